@@ -1,0 +1,49 @@
+# focus-ingest: build, test, lint, bench.
+GO       ?= go
+PYTHON   ?= python3
+VENV     ?= .venv
+BIN      := bin/focus-ingest
+FUZZTIME ?= 10s
+
+.PHONY: all build test go-test fuzz py-test lint venv bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/focus-ingest
+
+# The venv holds the independent readers (pyarrow, duckdb) and pytest.
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	touch $@
+
+lint:
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$bad" ]; then echo "gofmt needed: $$bad"; exit 1; fi
+	$(GO) vet ./...
+	@if $(GO) list -deps ./convert/... | grep -E 'google.golang.org/grpc|gocloud.dev|arrow/flight'; then \
+	  echo "convert/ must not import gRPC, Flight or gocloud"; exit 1; fi
+	@if $(GO) list -deps ./dataset/... | grep -E 'arrow/flight|google.golang.org/grpc$$'; then \
+	  echo "dataset/ must not import Flight"; exit 1; fi
+
+go-test:
+	$(GO) test -count=1 ./...
+
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./convert | grep '^Fuzz'); do \
+	  echo "fuzz $$t ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./convert || exit 1; \
+	done
+
+py-test: venv build
+	FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) $(VENV)/bin/pytest -q tests/python
+
+test: lint go-test fuzz py-test
+
+bench: venv
+	$(VENV)/bin/python bench/run.py
+
+clean:
+	rm -rf bin $(VENV)
