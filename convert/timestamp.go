@@ -1,0 +1,205 @@
+package convert
+
+// Microseconds per unit of time.
+const (
+	usPerSecond = 1_000_000
+	usPerMinute = 60 * usPerSecond
+	usPerDay    = 86_400 * usPerSecond
+)
+
+// maxOffsetMinutes is the largest accepted UTC offset, ±18:00.
+const maxOffsetMinutes = 18 * 60
+
+// clock is a parsed wall-clock time of day.
+type clock struct {
+	hour, min, sec, micro int
+}
+
+// ParseTimestamp parses s into microseconds since the Unix epoch, UTC.
+// Accepted: YYYY-MM-DD, then optionally 'T' or ' ' and hh:mm[:ss[.fraction]],
+// then optionally 'Z'|'z' or an offset +hh:mm, +hhmm, +hh (or '-') up to
+// ±18:00. A zone needs a time. Naive = UTC. A fraction has 1-9 digits; digits
+// past microseconds are dropped (floor). Impossible dates (2023-02-29,
+// 24:00, :60) are errors. Errors wrap ErrTimestamp. No allocation on success.
+func ParseTimestamp(s []byte) (int64, error) {
+	y, m, d, err := parseDate(s)
+	if err != nil {
+		return 0, err
+	}
+	days := daysFromCivil(y, m, d)
+	if len(s) == 10 {
+		return days * usPerDay, nil
+	}
+	if s[10] != 'T' && s[10] != ' ' {
+		return 0, reason(ErrTimestamp, "expected 'T' or ' ' after the date")
+	}
+	c, rest, err := parseClock(s[11:])
+	if err != nil {
+		return 0, err
+	}
+	off, err := parseZone(rest)
+	if err != nil {
+		return 0, err
+	}
+	us := days*usPerDay + int64(c.hour*3600+c.min*60+c.sec)*usPerSecond + int64(c.micro)
+	return us - int64(off)*usPerMinute, nil
+}
+
+// parseDate reads YYYY-MM-DD at the start of s and checks the calendar.
+func parseDate(s []byte) (y, m, d int, err error) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, reason(ErrTimestamp, "expected a date YYYY-MM-DD")
+	}
+	y, ok1 := digits(s[0:4])
+	m, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 {
+		return 0, 0, 0, reason(ErrTimestamp, "expected a date YYYY-MM-DD")
+	}
+	if m < 1 || m > 12 {
+		return 0, 0, 0, reason(ErrTimestamp, "month %d out of range", m)
+	}
+	if d < 1 || d > daysIn(y, m) {
+		return 0, 0, 0, reason(ErrTimestamp, "day %d out of range for %04d-%02d", d, y, m)
+	}
+	return y, m, d, nil
+}
+
+// parseClock reads hh:mm[:ss[.fraction]] at the start of s and returns the
+// rest of s.
+func parseClock(s []byte) (c clock, rest []byte, err error) {
+	if len(s) < 5 || s[2] != ':' {
+		return c, nil, reason(ErrTimestamp, "expected a time hh:mm")
+	}
+	h, ok1 := digits(s[0:2])
+	mi, ok2 := digits(s[3:5])
+	if !ok1 || !ok2 {
+		return c, nil, reason(ErrTimestamp, "expected a time hh:mm")
+	}
+	c.hour, c.min, rest = h, mi, s[5:]
+	if len(rest) > 0 && rest[0] == ':' {
+		if c.sec, rest, err = parseSeconds(rest[1:]); err != nil {
+			return c, nil, err
+		}
+		if len(rest) > 0 && rest[0] == '.' {
+			if c.micro, rest, err = parseFraction(rest[1:]); err != nil {
+				return c, nil, err
+			}
+		}
+	}
+	if c.hour > 23 || c.min > 59 || c.sec > 59 {
+		return c, nil, reason(ErrTimestamp, "time %02d:%02d:%02d out of range", c.hour, c.min, c.sec)
+	}
+	return c, rest, nil
+}
+
+// parseSeconds reads the two digits of ss.
+func parseSeconds(s []byte) (int, []byte, error) {
+	if len(s) < 2 {
+		return 0, nil, reason(ErrTimestamp, "expected seconds after ':'")
+	}
+	sec, ok := digits(s[:2])
+	if !ok {
+		return 0, nil, reason(ErrTimestamp, "expected seconds after ':'")
+	}
+	return sec, s[2:], nil
+}
+
+// parseFraction reads 1-9 fraction digits and returns whole microseconds.
+func parseFraction(s []byte) (int, []byte, error) {
+	n, us := 0, 0
+	for n < len(s) && isDigit(s[n]) {
+		if n < 6 {
+			us = us*10 + int(s[n]-'0')
+		}
+		n++
+	}
+	if n == 0 || n > 9 {
+		return 0, nil, reason(ErrTimestamp, "a fraction of a second needs 1 to 9 digits")
+	}
+	for i := n; i < 6; i++ {
+		us *= 10
+	}
+	return us, s[n:], nil
+}
+
+// parseZone reads "", Z, z, ±hh, ±hhmm or ±hh:mm and returns the offset east
+// of UTC in minutes.
+func parseZone(s []byte) (int, error) {
+	switch {
+	case len(s) == 0:
+		return 0, nil
+	case len(s) == 1 && (s[0] == 'Z' || s[0] == 'z'):
+		return 0, nil
+	case s[0] != '+' && s[0] != '-':
+		return 0, reason(ErrTimestamp, "unexpected text after the time")
+	}
+	var hh, mm []byte
+	switch len(s) {
+	case 3:
+		hh, mm = s[1:3], []byte("00")
+	case 5:
+		hh, mm = s[1:3], s[3:5]
+	case 6:
+		if s[3] != ':' {
+			return 0, reason(ErrTimestamp, "expected an offset ±hh:mm")
+		}
+		hh, mm = s[1:3], s[4:6]
+	default:
+		return 0, reason(ErrTimestamp, "expected an offset ±hh:mm")
+	}
+	h, ok1 := digits(hh)
+	m, ok2 := digits(mm)
+	if !ok1 || !ok2 || m > 59 || h*60+m > maxOffsetMinutes {
+		return 0, reason(ErrTimestamp, "offset %s out of range", s)
+	}
+	if s[0] == '-' {
+		return -(h*60 + m), nil
+	}
+	return h*60 + m, nil
+}
+
+// digits returns the value of an all-digit field.
+func digits(s []byte) (int, bool) {
+	v := 0
+	for _, c := range s {
+		if !isDigit(c) {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+// daysIn returns the number of days of month m in year y.
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if isLeap(y) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
+// date (H. Hinnant's algorithm). y is 0..9999 here, so y-1 stays >= -1.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
