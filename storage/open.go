@@ -1,0 +1,161 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"sort"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Open opens the bucket an output location names: rawURL is a URL, or a
+// plain path mapped through fs ("" or "local", "s3", "azure", "gcs"). A
+// file location is created if missing. Globs are refused. The caller
+// closes the bucket.
+func Open(ctx context.Context, rawURL, fs string) (*blob.Bucket, error) {
+	loc, err := parseLocation(rawURL, fs)
+	if err != nil {
+		return nil, err
+	}
+	if hasMeta(loc.p) {
+		return nil, fmt.Errorf("output %q contains glob characters (*?[\\): name one directory or bucket prefix", rawURL)
+	}
+	b, err := blob.OpenBucket(ctx, loc.bucketURL(loc.p, loc.openOptions(true)))
+	if err != nil {
+		return nil, fmt.Errorf("open output %s: %w", loc, err)
+	}
+	return b, nil
+}
+
+// Canonical returns the canonical URL of a location: a plain path mapped
+// through fs, relative paths made absolute, query parameters dropped.
+func Canonical(rawURL, fs string) (string, error) {
+	loc, err := parseLocation(rawURL, fs)
+	if err != nil {
+		return "", err
+	}
+	return loc.String(), nil
+}
+
+// Input is one object to ingest.
+type Input struct {
+	URL    string       // canonical URL, no query: the default source key
+	Bucket *blob.Bucket // bucket holding the object, shared by the inputs of one pattern
+	Key    string       // key of the object in Bucket
+	Size   int64        // size in bytes (compressed size for .gz/.zst)
+}
+
+// NewReader opens the input for streaming.
+func (in Input) NewReader(ctx context.Context) (io.ReadCloser, error) {
+	r, err := in.Bucket.NewReader(ctx, in.Key, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open input %s: %w", in.URL, err)
+	}
+	return r, nil
+}
+
+// ErrNoMatch is wrapped by Expand's error when a pattern matches nothing.
+var ErrNoMatch = errors.New("no input matches")
+
+// Expand resolves one input location (URL or plain path mapped through
+// fs) into the objects it names, sorted by key. The path may hold globs:
+// '*', '?' and '[...]' within a segment, and "**" for any number of
+// directories. The inputs share one bucket: release it with Close.
+func Expand(ctx context.Context, rawURL, fs string) ([]Input, error) {
+	loc, err := parseLocation(rawURL, fs)
+	if err != nil {
+		return nil, err
+	}
+	if err := validGlob(loc.p); err != nil {
+		return nil, fmt.Errorf("bad input pattern %q: %w", rawURL, err)
+	}
+	dir, pattern := splitGlob(loc.p)
+	b, err := blob.OpenBucket(ctx, loc.bucketURL(dir, loc.openOptions(false)))
+	if err != nil {
+		if errors.Is(err, iofs.ErrNotExist) {
+			return nil, fmt.Errorf("%w %s: directory %s does not exist", ErrNoMatch, loc, dir)
+		}
+		return nil, fmt.Errorf("open input %s: %w", loc, err)
+	}
+	ins, err := expandIn(ctx, b, loc, dir, pattern)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return ins, nil
+}
+
+// expandIn lists or stats the objects matching pattern in b.
+func expandIn(ctx context.Context, b *blob.Bucket, loc location, dir, pattern string) ([]Input, error) {
+	if !hasMeta(pattern) {
+		return single(ctx, b, loc, dir, pattern)
+	}
+	var ins []Input
+	it := b.List(&blob.ListOptions{Prefix: literalPrefix(pattern)})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list input %s: %w", loc, err)
+		}
+		if !obj.IsDir && matchGlob(pattern, obj.Key) {
+			ins = append(ins, Input{URL: loc.objectURL(dir, obj.Key), Bucket: b, Key: obj.Key, Size: obj.Size})
+		}
+	}
+	if len(ins) == 0 {
+		return nil, fmt.Errorf("%w %s: check the path and the pattern (** matches any depth)", ErrNoMatch, loc)
+	}
+	sort.Slice(ins, func(i, j int) bool { return ins[i].Key < ins[j].Key })
+	return ins, nil
+}
+
+// single stats one object named without globs.
+func single(ctx context.Context, b *blob.Bucket, loc location, dir, key string) ([]Input, error) {
+	attrs, err := b.Attributes(ctx, key)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, notFound(ctx, b, loc, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stat input %s: %w", loc, err)
+	}
+	return []Input{{URL: loc.objectURL(dir, key), Bucket: b, Key: key, Size: attrs.Size}}, nil
+}
+
+// notFound explains a missing object, hinting at a glob for a directory.
+func notFound(ctx context.Context, b *blob.Bucket, loc location, key string) error {
+	obj, err := b.List(&blob.ListOptions{Prefix: key + "/"}).Next(ctx)
+	if err == nil && obj != nil {
+		return fmt.Errorf("%w %s: it is a directory; use a glob such as %s/**/*.csv", ErrNoMatch, loc, loc)
+	}
+	return fmt.Errorf("%w %s: no such object", ErrNoMatch, loc)
+}
+
+// literalPrefix returns the part of pattern before its first metacharacter,
+// cut back to a whole directory, for listing.
+func literalPrefix(pattern string) string {
+	dir, _ := splitGlob(pattern)
+	if dir == "" {
+		return ""
+	}
+	return dir + "/"
+}
+
+// Close closes every distinct bucket of inputs.
+func Close(inputs []Input) error {
+	seen := map[*blob.Bucket]bool{}
+	var errs []error
+	for _, in := range inputs {
+		if in.Bucket == nil || seen[in.Bucket] {
+			continue
+		}
+		seen[in.Bucket] = true
+		errs = append(errs, in.Bucket.Close())
+	}
+	return errors.Join(errs...)
+}
