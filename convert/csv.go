@@ -461,5 +461,5 @@ func (s *scanner) limitError() {
 	s.fatal = true
 	s.perr = &ParseError{Source: s.source, Line: s.line,
 		Value: quoteValue(s.buf[s.pos:min(s.end, s.pos+MaxErrorValue+1)]),
-		Err: reason(ErrLimit, "record longer than %d bytes (a quote left open makes the rest of the file one record)", s.maxRec)}
+		Err:   reason(ErrLimit, "record longer than %d bytes (a quote left open makes the rest of the file one record)", s.maxRec)}
 }
