@@ -1,0 +1,415 @@
+package convert
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+const nullCell = "<null>"
+
+// table is a converted input: the header and every row, cells formatted by
+// cellString.
+type table struct {
+	Names []string
+	Rows  [][]string
+}
+
+// readTable converts in with opts and a leak-checked allocator.
+func readTable(t *testing.T, in io.Reader, opts Options) (table, Stats, error) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	opts.Allocator = mem
+	if opts.Source == "" {
+		opts.Source = "in.csv"
+	}
+	rd, err := NewReader(in, opts)
+	if err != nil {
+		return table{}, Stats{}, err
+	}
+	defer rd.Release()
+	var tb table
+	for _, f := range rd.Schema().Fields() {
+		tb.Names = append(tb.Names, f.Name)
+	}
+	for rd.Next() {
+		rec := rd.RecordBatch()
+		if opts.BatchSize > 0 && int(rec.NumRows()) > opts.BatchSize {
+			t.Fatalf("batch of %d rows, BatchSize %d", rec.NumRows(), opts.BatchSize)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			row := make([]string, rec.NumCols())
+			for j, col := range rec.Columns() {
+				row[j] = cellString(col, i)
+			}
+			tb.Rows = append(tb.Rows, row)
+		}
+	}
+	return tb, rd.Stats(), rd.Err()
+}
+
+// cellString formats one cell exactly: decimals as their exact decimal
+// expansion, timestamps as RFC 3339 UTC, maps as {k=v,...} sorted.
+func cellString(a arrow.Array, i int) string {
+	if a.IsNull(i) {
+		return nullCell
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i)
+	case *array.Decimal128:
+		return decimalText(a.Value(i).BigInt(), a.DataType().(*arrow.Decimal128Type).Scale)
+	case *array.Timestamp:
+		return time.UnixMicro(int64(a.Value(i))).UTC().Format(time.RFC3339Nano)
+	case *array.Map:
+		keys, items := a.Keys().(*array.String), a.Items()
+		start, end := a.ValueOffsets(i)
+		var parts []string
+		for k := start; k < end; k++ {
+			parts = append(parts, keys.Value(int(k))+"="+cellString(items, int(k)))
+		}
+		sort.Strings(parts)
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	return fmt.Sprintf("unexpected %T", a)
+}
+
+// decimalText formats unscaled/10^scale exactly, without trailing zeros.
+func decimalText(unscaled *big.Int, scale int32) string {
+	r := new(big.Rat).SetFrac(unscaled, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
+	s := r.FloatString(int(scale))
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+func TestReaderAwkwardInput(t *testing.T) {
+	in := "\xef\xbb\xbf" + `"chargeperiodstart", BilledCost ,x_Note,Tags,PricingQuantity` + "\r\n" +
+		`"2024-09-18 22:00:00","1.25",plain,"{""env"":""prod"", "" org"":1, ""n"":null, ""b"":true}",1e3` + "\r\n" +
+		`2024-09-18T22:00:00+02:00,NULL,"NULL","null",""` + "\r\n" +
+		`2024-09-18T23:30Z,-0.00000000000000000000000000000001,"a,""b""` + "\n" + `c",{},-12345678.5` + "\r\n"
+	tb, st, err := readTable(t, strings.NewReader(in), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := table{
+		Names: []string{"ChargePeriodStart", "BilledCost", "x_Note", "Tags", "PricingQuantity"},
+		Rows: [][]string{
+			{"2024-09-18T22:00:00Z", "1.25", "plain", "{ org=1,b=true,env=prod,n=<null>}", "1000"},
+			{"2024-09-18T20:00:00Z", nullCell, nullCell, nullCell, nullCell},
+			{"2024-09-18T23:30:00Z", "-0.00000000000000000000000000000001", "a,\"b\"\nc", "{}", "-12345678.5"},
+		},
+	}
+	if !reflect.DeepEqual(tb, want) {
+		t.Fatalf("got  %q\nwant %q", tb, want)
+	}
+	if st.Rows != 3 || st.Rejected != 0 || st.Rounded != 0 || st.Bytes != int64(len(in)) {
+		t.Fatalf("stats %+v, input %d bytes", st, len(in))
+	}
+}
+
+func TestReaderSchemaTypes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	in := "ChargePeriodStart,BilledCost,ConsumedQuantity,Tags,AllocatedTags,x_Other,Unknown,BillingPeriodEnd\n"
+	rd, err := NewReader(strings.NewReader(in), Options{Allocator: mem, MoneyScale: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	want := []string{"timestamp[us, tz=UTC]", "decimal(38, 10)", "decimal(38, 18)", "map<utf8, utf8, items_nullable>",
+		"map<utf8, utf8, items_nullable>", "utf8", "utf8", "timestamp[us, tz=UTC]"}
+	for i, f := range rd.Schema().Fields() {
+		if f.Type.String() != want[i] || !f.Nullable {
+			t.Errorf("field %s: %s, want %s", f.Name, f.Type, want[i])
+		}
+	}
+	if rd.Next() || rd.Err() != nil {
+		t.Fatalf("header-only input: Next true or error %v", rd.Err())
+	}
+}
+
+func TestReaderRoundingAndBatches(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("ChargePeriodStart,BilledCost\n")
+	for i := range 10 {
+		fmt.Fprintf(&b, "2024-01-01,0.%032d5\n", i%2) // ...05 at scale 32: a tie
+	}
+	tb, st, err := readTable(t, strings.NewReader(b.String()), Options{BatchSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tb.Rows) != 10 || st.Rows != 10 || st.Rounded != 10 {
+		t.Fatalf("rows %d, stats %+v", len(tb.Rows), st)
+	}
+	// half to even: 0.0...05 -> 0.0...0; 0.0...15 -> 0.0...2
+	if tb.Rows[0][1] != "0" || tb.Rows[1][1] != "0.00000000000000000000000000000002" {
+		t.Fatalf("rounding: %q %q", tb.Rows[0][1], tb.Rows[1][1])
+	}
+}
+
+const hdr = "ChargePeriodStart,BilledCost,Tags,x_Name\n"
+
+func TestReaderErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		is       error
+		want     string
+	}{
+		{"empty", "", ErrHeader, `in.csv:1: bad header: empty input: no header line`},
+		{"blank lines only", "\n\r\n", ErrHeader, `in.csv:1: bad header: empty input: no header line`},
+		{"missing column", "BilledCost,Tags\n1,{}\n", ErrHeader,
+			`in.csv:1: bad header: no ChargePeriodStart column: not a FOCUS cost-and-usage export`},
+		{"duplicated column", "ChargePeriodStart,BilledCost,billedcost\n", ErrHeader,
+			`in.csv:1:3: BilledCost: bad header: duplicated column (also field 2) (value "billedcost")`},
+		{"empty column name", "ChargePeriodStart, ,x\n", ErrHeader,
+			`in.csv:1:2: bad header: empty column name (value " ")`},
+		{"header invalid utf8", "ChargePeriodStart,B\xffx\n", ErrEncoding,
+			`in.csv:1:2: invalid UTF-8: the file must be UTF-8 encoded (value "B\xffx")`},
+		{"ragged short", hdr + "2024-01-01,1,{}\n", ErrCSV,
+			`in.csv:2:4: x_Name: malformed CSV: record has 3 fields, header has 4 (value "")`},
+		{"ragged long", hdr + "2024-01-01,1,{},a,b\n", ErrCSV,
+			`in.csv:2:5: malformed CSV: record has 5 fields, header has 4 (value "b")`},
+		{"bare quote", hdr + "2024-01-01,1,{},a\"b\n", ErrCSV, `in.csv:2:4: x_Name: malformed CSV: bare quote`},
+		{"text after quote", hdr + "2024-01-01,\"1\"2,{},a\n", ErrCSV, `in.csv:2:2: BilledCost: malformed CSV: text after the closing quote`},
+		{"unterminated quote", hdr + "2024-01-01,1,{},\"a\n", ErrCSV, `in.csv:2:4: x_Name: malformed CSV: quoted field not terminated`},
+		{"dollar", hdr + "2024-01-01,$1.00,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"thousands", hdr + "2024-01-01,\"1,000.00\",{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"space", hdr + "2024-01-01, 1,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"nan", hdr + "2024-01-01,NaN,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"inf", hdr + "2024-01-01,-Inf,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"overflow", hdr + "2024-01-01,1000000,{},a\n", ErrRange, `in.csv:2:2: BilledCost: value out of range`},
+		{"bad date", hdr + "2023-02-29,1,{},a\n", ErrTimestamp, `in.csv:2:1: ChargePeriodStart: invalid timestamp`},
+		{"unparseable date", hdr + "18/09/2024,1,{},a\n", ErrTimestamp, `in.csv:2:1: ChargePeriodStart: invalid timestamp`},
+		{"null charge period", hdr + "2024-01-01,1,{},a\n\"NULL\",1,{},a\n", ErrNull,
+			`in.csv:3:1: ChargePeriodStart: missing required value: ChargePeriodStart must not be empty (value "NULL")`},
+		{"tags not json", hdr + "2024-01-01,1,env=prod,a\n", ErrTags, `in.csv:2:3: Tags: invalid tags`},
+		{"tags nested", hdr + "2024-01-01,1,\"{\"\"a\"\":{}}\",a\n", ErrTags, `in.csv:2:3: Tags: invalid tags`},
+		{"invalid utf8", hdr + "2024-01-01,1,{},\xc3(\n", ErrEncoding,
+			`in.csv:2:4: x_Name: invalid UTF-8: the file must be UTF-8 encoded (value "\xc3(")`},
+		{"late line", hdr + "2024-01-01,1,{},\"multi\nline\"\n2024-01-01,x,{},a\n", ErrSyntax, `in.csv:4:2: BilledCost: invalid number`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := readTable(t, strings.NewReader(tt.in), Options{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			checkParseError(t, err)
+			if !errors.Is(err, tt.is) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("got %v\nwant %v... wrapping %v", err, tt.want, tt.is)
+			}
+		})
+	}
+}
+
+func TestReaderReject(t *testing.T) {
+	in := hdr +
+		"2024-01-01,1,{},good1\n" +
+		"2024-01-01,2,not-json,bad-tags\n" + // fails after a good field: rolled back
+		"2024-01-01,3,{}\n" +
+		"\"2024-01-01\",\"4\",\"{\"\"k\"\":\"\"v\"\"}\",\"multi\nline\"\n" +
+		"2024-01-01,5,{},a\"b\r\n" +
+		"2024-01-01,6,{},\xff\n" +
+		"2024-01-01,1.000000000000000000000000000000005,{},rounded\n" +
+		"NULL,7,{},nullcps\n" +
+		"2024-01-01,8,{},good2"
+	var rejects []Reject
+	tb, st, err := readTable(t, strings.NewReader(in), Options{BatchSize: 2, OnReject: func(r Reject) error {
+		rejects = append(rejects, r)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows := [][]string{
+		{"2024-01-01T00:00:00Z", "1", "{}", "good1"},
+		{"2024-01-01T00:00:00Z", "4", "{k=v}", "multi\nline"},
+		{"2024-01-01T00:00:00Z", "1", "{}", "rounded"},
+		{"2024-01-01T00:00:00Z", "8", "{}", "good2"},
+	}
+	if !reflect.DeepEqual(tb.Rows, wantRows) {
+		t.Fatalf("rows %q", tb.Rows)
+	}
+	wantRaw := []string{"2024-01-01,2,not-json,bad-tags", "2024-01-01,3,{}", "2024-01-01,5,{},a\"b",
+		"2024-01-01,6,{},\xff", "NULL,7,{},nullcps"}
+	wantLine := []int{3, 4, 7, 8, 10}
+	if len(rejects) != len(wantRaw) {
+		t.Fatalf("%d rejects: %+v", len(rejects), rejects)
+	}
+	for i, r := range rejects {
+		if string(r.Raw) != wantRaw[i] || r.Err.Line != wantLine[i] || r.Err.Source != "in.csv" {
+			t.Errorf("reject %d: raw %q line %d: %v", i, r.Raw, r.Err.Line, r.Err)
+		}
+	}
+	if st != (Stats{Rows: 4, Rejected: 5, Rounded: 1, Bytes: int64(len(in))}) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestReaderRejectStops(t *testing.T) {
+	stop := errors.New("too many rejects")
+	in := hdr + "2024-01-01,x,{},a\n2024-01-01,1,{},b\n"
+	_, _, err := readTable(t, strings.NewReader(in), Options{OnReject: func(Reject) error { return stop }})
+	if err != stop {
+		t.Fatalf("got %v", err)
+	}
+	// A fatal error ends the read in reject mode too.
+	in = hdr + "2024-01-01,1,{},\"open\n2024-01-01,1,{},b\n"
+	n := 0
+	_, _, err = readTable(t, strings.NewReader(in), Options{OnReject: func(Reject) error { n++; return nil }})
+	if !errors.Is(err, ErrCSV) || n != 0 {
+		t.Fatalf("got %v after %d rejects", err, n)
+	}
+}
+
+// sampleRows is the row count of every cost-and-usage sample (SOURCES.md).
+var sampleRows = map[string]int{"1000rows": 1000, "100rows": 100, "25rows_credits": 25, "consolidated": 4}
+
+func TestReaderSamples(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/focus/*/*.csv")
+	if len(files) < 20 {
+		t.Fatalf("found %d samples", len(files))
+	}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			tb, st, err := readTable(t, f, Options{Source: name})
+			if strings.Contains(name, "contractcommitment") || strings.HasPrefix(name, "scenario_") {
+				want := name + ":1: bad header: no ChargePeriodStart column: not a FOCUS cost-and-usage export"
+				if err == nil || err.Error() != want || !errors.Is(err, ErrHeader) {
+					t.Fatalf("got %v, want %s", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRowCount(t, name, len(tb.Rows))
+			if st.Rejected != 0 || st.Rows != int64(len(tb.Rows)) {
+				t.Fatalf("stats %+v", st)
+			}
+			compareWithReference(t, path, tb)
+		})
+	}
+}
+
+func checkRowCount(t *testing.T, name string, got int) {
+	t.Helper()
+	for suffix, n := range sampleRows {
+		if strings.HasSuffix(strings.TrimSuffix(name, ".csv"), suffix) {
+			if got != n {
+				t.Fatalf("%d rows, want %d", got, n)
+			}
+			return
+		}
+	}
+	t.Fatalf("no expected row count for %s", name)
+}
+
+// compareWithReference checks every cell against the file as read by
+// encoding/csv, with expectations computed by math/big, time and
+// encoding/json rather than by this package.
+func compareWithReference(t *testing.T, path string, tb table) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs)-1 != len(tb.Rows) {
+		t.Fatalf("encoding/csv sees %d rows, we %d", len(recs)-1, len(tb.Rows))
+	}
+	for i, rec := range recs[1:] {
+		for j, src := range rec {
+			if err := checkCell(KindOf(tb.Names[j]), src, tb.Rows[i][j]); err != nil {
+				t.Fatalf("row %d %s: source %q: %v", i+2, tb.Names[j], src, err)
+			}
+		}
+	}
+}
+
+// checkCell compares one converted cell with its source text.
+func checkCell(k Kind, src, got string) error {
+	if src == "" || src == "NULL" || src == "null" {
+		if got != nullCell {
+			return fmt.Errorf("got %q, want null", got)
+		}
+		return nil
+	}
+	want := src
+	switch k {
+	case KindMoney, KindQuantity:
+		r, ok := new(big.Rat).SetString(src)
+		if !ok {
+			return fmt.Errorf("reference cannot parse it")
+		}
+		g, _ := new(big.Rat).SetString(got)
+		if g == nil || g.Cmp(r) != 0 {
+			return fmt.Errorf("got %s, want exactly %s", got, r.FloatString(32))
+		}
+		return nil
+	case KindTimestamp:
+		want = referenceTime(src)
+	case KindTags:
+		want = referenceTags(src)
+	}
+	if got != want {
+		return fmt.Errorf("got %q, want %q", got, want)
+	}
+	return nil
+}
+
+func referenceTime(src string) string {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
+		if tm, err := time.Parse(layout, src); err == nil {
+			return tm.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return "unparseable " + src
+}
+
+// referenceTags formats a JSON object like cellString formats a map.
+func referenceTags(src string) string {
+	dec := json.NewDecoder(strings.NewReader(src))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return "invalid " + err.Error()
+	}
+	var parts []string
+	for k, v := range m {
+		s := nullCell
+		if v != nil {
+			s = fmt.Sprint(v)
+		}
+		parts = append(parts, k+"="+s)
+	}
+	sort.Strings(parts)
+	return "{" + strings.Join(parts, ",") + "}"
+}
