@@ -17,18 +17,27 @@ import (
 // file location is created if missing. Globs are refused. The caller
 // closes the bucket.
 func Open(ctx context.Context, rawURL, fs string) (*blob.Bucket, error) {
-	loc, err := parseLocation(rawURL, fs)
-	if err != nil {
+	if err := CheckOutput(rawURL, fs); err != nil {
 		return nil, err
 	}
-	if hasMeta(loc.p) {
-		return nil, fmt.Errorf("output %q contains glob characters (*?[\\): name one directory or bucket prefix", rawURL)
-	}
+	loc, _ := parseLocation(rawURL, fs)
 	b, err := blob.OpenBucket(ctx, loc.bucketURL(loc.p, loc.openOptions(true)))
 	if err != nil {
 		return nil, fmt.Errorf("open output %s: %w", loc, err)
 	}
 	return b, nil
+}
+
+// CheckOutput validates an output location without opening it.
+func CheckOutput(rawURL, fs string) error {
+	loc, err := parseLocation(rawURL, fs)
+	if err != nil {
+		return err
+	}
+	if hasMeta(loc.p) {
+		return fmt.Errorf("output %q contains glob characters (*?[\\): name one directory or bucket prefix", rawURL)
+	}
+	return nil
 }
 
 // Canonical returns the canonical URL of a location: a plain path mapped
