@@ -1,0 +1,157 @@
+// Command focus-ingest converts FinOps FOCUS cost-and-usage CSV exports
+// (plain, gzip or zstd) into exact, date-partitioned Parquet datasets,
+// costs_raw and tags_index, on local disk or object storage.
+//
+// Usage:
+//
+//	focus-ingest [ingest] --input URL... --output URL [flags]
+//
+// Run focus-ingest --help for the flags; each is also read from the
+// environment as FOCUS_INGEST_<NAME> (FOCUS_INGEST_ON_ERROR for
+// --on-error), the command line winning. Exit status: 0 success, 1 input,
+// data or storage error (nothing committed), 2 usage error, 3 committed
+// with quarantined rows.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/memblob"
+)
+
+// Exit statuses.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // input, data or storage error; nothing committed
+	exitUsage       = 2
+	exitQuarantined = 3 // committed, with rows quarantined in _rejects/
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills the process at once
+	}()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr, getenv: os.Getenv, alloc: memory.DefaultAllocator, now: time.Now}
+	return a.main(ctx, args)
+}
+
+// app holds what a run depends on, so tests can replace it.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	alloc          memory.Allocator
+	now            func() time.Time
+}
+
+// main dispatches to a subcommand; ingest is the default.
+func (a *app) main(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usageText)
+		return exitUsage
+	}
+	switch cmd := args[0]; {
+	case strings.HasPrefix(cmd, "-"):
+		return a.ingestCmd(ctx, args)
+	case cmd == "ingest":
+		return a.ingestCmd(ctx, args[1:])
+	case cmd == "help":
+		fmt.Fprint(a.stdout, usageText)
+		return exitOK
+	case cmd == "version":
+		fmt.Fprintln(a.stdout, "focus-ingest", versionString())
+		return exitOK
+	default:
+		return a.usageError(usagef("unknown command %q: use focus-ingest [ingest] --input URL --output URL", cmd))
+	}
+}
+
+// ingestCmd parses the ingest flags and runs the job.
+func (a *app) ingestCmd(ctx context.Context, args []string) int {
+	cfg, err := parseIngest(args, a.getenv)
+	switch {
+	case err != nil:
+		return a.usageError(err)
+	case cfg.help:
+		fmt.Fprint(a.stdout, usageText)
+		return exitOK
+	case cfg.version:
+		fmt.Fprintln(a.stdout, "focus-ingest", versionString())
+		return exitOK
+	}
+	return a.ingest(ctx, cfg)
+}
+
+// usageError prints a usage error with a pointer to --help.
+func (a *app) usageError(err error) int {
+	fmt.Fprintf(a.stderr, "focus-ingest: %v\nRun 'focus-ingest --help' for usage.\n", err)
+	return exitUsage
+}
+
+// versionString returns the build's version.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+const usageText = `focus-ingest converts FinOps FOCUS cost-and-usage CSV exports (plain, .gz or .zst)
+into exact, date-partitioned Parquet datasets: costs_raw and tags_index.
+
+Usage:
+  focus-ingest [ingest] --input URL [--input URL...] --output URL [flags]
+
+Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_ON_ERROR; flags win):
+  --input URL          input URL or path, repeatable; globs *, ?, [...] and ** (any depth):
+                       --input 'file:///exports/**/*.csv'   (FOCUS_INGEST_INPUT: comma-separated)
+  --output URL         dataset location: file:///lake, ./lake, s3://bucket/prefix ...
+  --batch-size N       rows per record batch (default 65536)
+  --compression C      Parquet compression: snappy|zstd|gzip|lz4|none (default snappy)
+  --overwrite          replace everything in the partitions (days) the job touches
+  --fs FS              where plain paths live: local|s3|azure|gcs (default local);
+                       with --fs s3, bucket/prefix/*.csv means s3://bucket/prefix/*.csv
+  --log-dir DIR        also write JSON-lines logs to DIR/focus-ingest-<job>.jsonl
+  --on-error MODE      fail: the first bad row fails the job, nothing is committed (default);
+                       quarantine: bad rows go to <output>/_rejects/, the rest commits
+  --money-scale N      fractional digits of money columns, decimal128(38,N) (default 32);
+                       fixed when the dataset is created
+  --source NAME        source key of the job's rows (default: each input's URL);
+                       ingesting a source again replaces its earlier rows
+  --progress MODE      progress bar on stderr: auto (on a terminal)|always|never (default auto)
+  --json               print the summary as one JSON object on stdout
+  --help               show this help
+  --version            print the version
+
+Exit status:
+  0  committed
+  1  input, data or storage error: nothing committed
+  2  usage error
+  3  committed, with rows quarantined in <output>/_rejects/
+
+A data error reads: focus-ingest: <source>:<line>:<column>: <Column>: <reason> (value "...")
+`

@@ -1,0 +1,17 @@
+// Package ingest runs ingestion jobs: it streams input objects through
+// convert into one dataset.Job, reports progress, and commits the job or
+// aborts it, leaving nothing behind.
+//
+// A Service is the Go face of the seed's IngestionService, shared by the
+// CLI and the Flight service:
+//
+//	s := ingest.Service{Dataset: d, OnError: ingest.Fail}
+//	sum, err := s.Ingest(ctx, inputs) // inputs from storage.Expand
+//
+// With OnError Fail the first bad row ends the job with its
+// *convert.ParseError and nothing is committed. With Quarantine bad rows go
+// to the dataset's _rejects/ with their original text, an input that
+// cannot be read as a cost-and-usage export at all (bad header, wrong kind
+// of file, damaged compression) is rejected as a whole, and the rest
+// commits. Errors of the storage itself always end the job.
+package ingest

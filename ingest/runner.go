@@ -1,0 +1,167 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/focus-ingest/focus-ingest/convert"
+	"github.com/focus-ingest/focus-ingest/dataset"
+)
+
+// runner is the state of one running job.
+type runner struct {
+	s   Service
+	job *dataset.Job
+	t   tracker
+	sum Summary
+}
+
+// all converts every stream into the job, in order.
+func (r *runner) all(ctx context.Context, streams []stream) error {
+	for i, st := range streams {
+		r.t.p.Input, r.t.p.InputIndex = st.name, i+1
+		if err := r.one(ctx, st); err != nil {
+			return err
+		}
+		r.t.report(true)
+	}
+	return nil
+}
+
+// one converts one stream into the job.
+func (r *runner) one(ctx context.Context, st stream) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rc, err := st.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	in := &countingReader{r: rc, t: &r.t}
+	rd, err := convert.NewReader(in, r.readerOptions(ctx, st))
+	if err != nil {
+		return r.fileError(ctx, st, in, err)
+	}
+	defer rd.Release()
+	rows, err := r.copy(ctx, st, rd)
+	stats := rd.Stats()
+	r.sum.Rounded += stats.Rounded
+	r.sum.Bytes = r.t.p.BytesRead
+	if err != nil {
+		return r.fileError(ctx, st, in, err)
+	}
+	r.log(ctx, "input converted", "input", st.name, "rows", rows, "rejected", stats.Rejected, "rounded", stats.Rounded)
+	return nil
+}
+
+// readerOptions configures the converter of one stream.
+func (r *runner) readerOptions(ctx context.Context, st stream) convert.Options {
+	o := convert.Options{
+		Source:     st.name,
+		BatchSize:  r.s.BatchSize,
+		MoneyScale: r.s.Dataset.MoneyScale(),
+		Allocator:  r.s.Allocator,
+	}
+	if r.s.OnError == Quarantine {
+		o.OnReject = func(rej convert.Reject) error { return r.reject(ctx, st, rej.Err, rej.Raw) }
+	}
+	return o
+}
+
+// copy writes every batch of rd to the job and returns the rows written.
+func (r *runner) copy(ctx context.Context, st stream, rd *convert.Reader) (int64, error) {
+	var rows int64
+	for rd.Next() {
+		if err := ctx.Err(); err != nil {
+			return rows, err
+		}
+		rec := rd.RecordBatch()
+		if err := r.job.Write(ctx, st.source, rec); err != nil {
+			return rows, err
+		}
+		rows += rec.NumRows()
+		r.t.p.Rows += rec.NumRows()
+		r.t.report(false)
+	}
+	return rows, rd.Err()
+}
+
+// fileError decides what an error reading a stream does: in quarantine
+// mode a data error that ends the read (a bad header, the wrong kind of
+// file, damaged compression) rejects the rest of the input and the job
+// goes on; anything else, and every storage error, fails the job.
+func (r *runner) fileError(ctx context.Context, st stream, in *countingReader, err error) error {
+	var pe *convert.ParseError
+	if r.s.OnError != Quarantine || in.err != nil || ctx.Err() != nil || !errors.As(err, &pe) {
+		return err
+	}
+	r.log(ctx, "input quarantined", "input", st.name, "error", err.Error())
+	return r.reject(ctx, st, pe, nil)
+}
+
+// reject records one bad row (raw nil: the rest of an input) in _rejects/.
+func (r *runner) reject(ctx context.Context, st stream, pe *convert.ParseError, raw []byte) error {
+	rec := dataset.RejectRecord{
+		Source: st.source,
+		Line:   pe.Line,
+		Column: pe.Column,
+		Field:  pe.Field,
+		Reason: pe.Error(),
+		Value:  pe.Value,
+		Raw:    string(raw),
+	}
+	if err := r.job.Reject(ctx, rec); err != nil {
+		return err
+	}
+	r.sum.Rejected++
+	return nil
+}
+
+// commit commits the job and fills the summary from its result.
+func (r *runner) commit(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	res, err := r.job.Commit(ctx)
+	if err != nil && res.Seq == 0 {
+		return err
+	}
+	if err != nil { // committed, but publishing stopped: Recover finishes it
+		r.sum.Error = err.Error()
+		r.warn(ctx, "job committed but not fully published; the next run finishes publishing", "error", err.Error())
+	}
+	r.sum.Status = StatusCommitted
+	r.sum.Seq = res.Seq
+	r.sum.Rows = res.Rows
+	r.sum.Partitions = res.Partitions
+	r.log(ctx, "job committed", "seq", res.Seq, "rows", res.Rows[dataset.CostsRaw])
+	return nil
+}
+
+// abort drops the job after err; the summary says failed.
+func (r *runner) abort(ctx context.Context, err error) {
+	r.sum.Status = StatusFailed
+	r.sum.Error = err.Error()
+	r.sum.Rows, r.sum.Partitions = nil, nil
+	if aerr := r.job.Abort(ctx); aerr != nil {
+		r.warn(ctx, "abort job", "error", aerr.Error())
+		r.sum.Error = fmt.Sprintf("%v (and %v)", err, aerr)
+	}
+}
+
+// log writes an info record when the service has a logger.
+func (r *runner) log(ctx context.Context, msg string, args ...any) {
+	if r.s.Logger != nil {
+		r.s.Logger.Log(ctx, slog.LevelInfo, msg, args...)
+	}
+}
+
+// warn writes a warning record when the service has a logger.
+func (r *runner) warn(ctx context.Context, msg string, args ...any) {
+	if r.s.Logger != nil {
+		r.s.Logger.Log(ctx, slog.LevelWarn, msg, args...)
+	}
+}
