@@ -28,6 +28,18 @@ func Open(ctx context.Context, rawURL, fs string) (*blob.Bucket, error) {
 	return b, nil
 }
 
+// CheckInput validates an input location and its glob without opening it.
+func CheckInput(rawURL, fs string) error {
+	loc, err := parseLocation(rawURL, fs)
+	if err != nil {
+		return err
+	}
+	if err := validGlob(loc.p); err != nil {
+		return fmt.Errorf("bad pattern: %w (close every '[', escape a literal one as \\[)", err)
+	}
+	return nil
+}
+
 // CheckOutput validates an output location without opening it.
 func CheckOutput(rawURL, fs string) error {
 	loc, err := parseLocation(rawURL, fs)
@@ -75,13 +87,10 @@ var ErrNoMatch = errors.New("no input matches")
 // '*', '?' and '[...]' within a segment, and "**" for any number of
 // directories. The inputs share one bucket: release it with Close.
 func Expand(ctx context.Context, rawURL, fs string) ([]Input, error) {
-	loc, err := parseLocation(rawURL, fs)
-	if err != nil {
-		return nil, err
+	if err := CheckInput(rawURL, fs); err != nil {
+		return nil, fmt.Errorf("invalid input %q: %w", rawURL, err)
 	}
-	if err := validGlob(loc.p); err != nil {
-		return nil, fmt.Errorf("bad input pattern %q: %w", rawURL, err)
-	}
+	loc, _ := parseLocation(rawURL, fs)
 	dir, pattern := splitGlob(loc.p)
 	b, err := blob.OpenBucket(ctx, loc.bucketURL(dir, loc.openOptions(false)))
 	if err != nil {

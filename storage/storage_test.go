@@ -205,7 +205,7 @@ func TestExpandNoMatch(t *testing.T) {
 		}
 	}
 	if _, err := Expand(context.Background(), filepath.Join(root, "[a.csv"), ""); err == nil ||
-		!strings.Contains(err.Error(), "bad input pattern") {
+		!strings.Contains(err.Error(), "bad pattern") {
 		t.Errorf("bad pattern: error = %v", err)
 	}
 }

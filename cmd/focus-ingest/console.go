@@ -116,20 +116,22 @@ func (b *progressBar) done() {
 	}
 }
 
-// render formats one bar line.
+// render formats one bar line: bar, percent, bytes, rows, rows/s, ETA
+// and the input being read, most important first (a narrow terminal cuts
+// the end).
 func (b *progressBar) render(elapsed time.Duration, input string, read, total, rows int64) string {
 	secs := max(elapsed.Seconds(), 1e-3)
 	var sb strings.Builder
 	if total > 0 {
 		frac := min(float64(read)/float64(total), 1)
-		const cells = 24
+		const cells = 20
 		full := int(frac * cells)
 		sb.WriteString("[" + strings.Repeat("=", full) + strings.Repeat(" ", cells-full) + "] ")
 		fmt.Fprintf(&sb, "%3.0f%% %s/%s", frac*100, bytesText(read), bytesText(total))
 	} else {
 		sb.WriteString(bytesText(read))
 	}
-	fmt.Fprintf(&sb, "  %s rows  %s rows/s  %s/s", itoa(rows), itoa(int64(float64(rows)/secs)), bytesText(int64(float64(read)/secs)))
+	fmt.Fprintf(&sb, "  %s rows  %s rows/s", itoa(rows), itoa(int64(float64(rows)/secs)))
 	if total > 0 && read > 0 && read < total {
 		eta := time.Duration(float64(total-read) / (float64(read) / secs) * float64(time.Second))
 		fmt.Fprintf(&sb, "  ETA %s", eta.Round(time.Second))

@@ -187,7 +187,7 @@ func (c *ingestConfig) validateLocations() error {
 		return usagef("no output: give --output URL, e.g. --output file:///lake or --output ./out")
 	}
 	for _, in := range c.inputs {
-		if _, err := storage.Canonical(in, c.fs); err != nil {
+		if err := storage.CheckInput(in, c.fs); err != nil {
 			return usagef("invalid --input %q: %v", in, err)
 		}
 	}
