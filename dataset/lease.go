@@ -1,0 +1,88 @@
+package dataset
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"sync"
+	"time"
+
+	"gocloud.dev/blob"
+)
+
+// Lease timing: a job refreshes its lease every leaseRefresh; a lease not
+// refreshed for leaseExpiry belongs to a dead job.
+var (
+	leaseRefresh = 20 * time.Second
+	leaseExpiry  = 2 * time.Minute
+)
+
+// leaseInfo is the content of _focus/jobs/<job>.json.
+type leaseInfo struct {
+	Job       string    `json:"job"`
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	Started   time.Time `json:"started"`
+	Heartbeat time.Time `json:"heartbeat"`
+}
+
+// leaseKey returns the key of job's lease.
+func leaseKey(job string) string { return jobsPrefix + job + ".json" }
+
+// lease keeps a job's lease fresh until stopped.
+type lease struct {
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// startLease writes the lease of job and refreshes it in the background.
+func startLease(ctx context.Context, d *Dataset, job string) (*lease, error) {
+	host, _ := os.Hostname()
+	now := d.opts.Now().UTC()
+	info := leaseInfo{Job: job, Host: host, PID: os.Getpid(), Started: now, Heartbeat: now}
+	if err := writeLease(ctx, d.bucket, info); err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l := &lease{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		t := time.NewTicker(leaseRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				info.Heartbeat = d.opts.Now().UTC()
+				_ = writeLease(bg, d.bucket, info) // a missed beat is retried at the next tick
+			}
+		}
+	}()
+	return l, nil
+}
+
+// writeLease stores info.
+func writeLease(ctx context.Context, b *blob.Bucket, info leaseInfo) error {
+	data, _ := json.Marshal(info)
+	return b.WriteAll(ctx, leaseKey(info.Job), data, &blob.WriterOptions{ContentType: "application/json"})
+}
+
+// stop ends the refresh and waits for it.
+func (l *lease) stop() {
+	l.stopOnce.Do(func() {
+		l.cancel()
+		<-l.done
+	})
+}
+
+// dead reports whether the lease belongs to a job that no longer runs:
+// one from this host whose process is gone, or one not refreshed for
+// leaseExpiry.
+func (info leaseInfo) dead(now time.Time) bool {
+	if host, _ := os.Hostname(); host != "" && info.Host == host && info.PID > 0 && !processAlive(info.PID) {
+		return true
+	}
+	return now.Sub(info.Heartbeat) > leaseExpiry
+}
