@@ -52,6 +52,7 @@ type number struct {
 	neg     bool
 	start   int   // first byte of the mantissa (after '-')
 	end     int   // one past the mantissa's last digit
+	dot     int   // index of '.', or -1
 	fracLen int   // digits after '.'
 	exp     int64 // exponent, saturated at ±maxExponent
 }
@@ -88,7 +89,9 @@ func (n *number) scan(s []byte) int {
 		i++
 	}
 	digits := i - n.start
+	n.dot = -1
 	if i < len(s) && s[i] == '.' {
+		n.dot = i
 		i++
 		f := i
 		for i < len(s) && isDigit(s[i]) {
@@ -151,7 +154,7 @@ func (n *number) value(s []byte, precision, scale int32) (decimal128.Num, bool, 
 	if nsig == 0 {
 		return decimal128.Num{}, false, nil
 	}
-	if bytes.IndexByte(s[sig:n.end], '.') >= 0 {
+	if n.dot > sig {
 		nsig--
 	}
 	// The value is sigdigits * 10^shift once scaled; kept is how many

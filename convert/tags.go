@@ -2,6 +2,8 @@ package convert
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -212,14 +214,26 @@ func (d *tagDecoder) digits() bool {
 	return d.i > start
 }
 
+// strPlain marks the bytes a string scan can step over: printable ASCII
+// other than '"' and '\\'.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str consumes a JSON string (d.s[d.i] is '"') and returns it decoded.
 func (d *tagDecoder) str() ([]byte, error) {
 	d.i++
 	start := d.i
 	ascii := true
-	for d.i < len(d.s) {
-		c := d.s[d.i]
-		switch {
+	for {
+		d.i = skipPlain(d.s, d.i)
+		if d.i >= len(d.s) {
+			return nil, d.fail("unterminated string at offset %d", start-1)
+		}
+		switch c := d.s[d.i]; {
 		case c == '"':
 			raw := d.s[start:d.i:d.i]
 			d.i++
@@ -236,7 +250,32 @@ func (d *tagDecoder) str() ([]byte, error) {
 		}
 		d.i++
 	}
-	return nil, d.fail("unterminated string at offset %d", start-1)
+}
+
+// SWAR constants: a byte repeated over a word.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// skipPlain returns the index of the first byte at or after i that is '"',
+// '\\', a control character or non-ASCII (len(s) if none), eight bytes a step.
+func skipPlain(s []byte, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		q := x ^ (ones * '"')
+		b := x ^ (ones * '\\')
+		// A flag is set in the lowest special byte and possibly in later
+		// ones (borrows); the lowest flag is exact.
+		m := ((q-ones)&^q | (b-ones)&^b | (x-ones*0x20)&^x | x) & highs
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(s) && strPlain[s[i]] {
+		i++
+	}
+	return i
 }
 
 // unescape decodes a string with escapes into the scratch buffer; d.i is at

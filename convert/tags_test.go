@@ -259,3 +259,32 @@ func BenchmarkTagParser(b *testing.B) {
 		})
 	}
 }
+
+// TestSkipPlain checks the word-at-a-time scan against a byte loop, for every
+// byte value at every position, with and without a second special byte later.
+func TestSkipPlain(t *testing.T) {
+	naive := func(s []byte, i int) int {
+		for i < len(s) && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\' {
+			i++
+		}
+		return i
+	}
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := range 256 {
+				for _, later := range []int{-1, 0x00, 0x01, '"', 0xff} {
+					s := bytes.Repeat([]byte("a"), n)
+					s[pos] = byte(c)
+					if later >= 0 && pos+1 < n {
+						s[n-1] = byte(later)
+					}
+					for start := 0; start <= pos; start += 3 {
+						if got, want := skipPlain(s, start), naive(s, start); got != want {
+							t.Fatalf("skipPlain(%q, %d) = %d, want %d", s, start, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

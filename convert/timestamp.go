@@ -50,10 +50,12 @@ func parseDate(s []byte) (y, m, d int, err error) {
 	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
 		return 0, 0, 0, reason(ErrTimestamp, "expected a date YYYY-MM-DD")
 	}
-	y, ok1 := digits(s[0:4])
-	m, ok2 := digits(s[5:7])
-	d, ok3 := digits(s[8:10])
-	if !ok1 || !ok2 || !ok3 {
+	hi, ok1 := digits2(s[0], s[1])
+	lo, ok2 := digits2(s[2], s[3])
+	m, ok3 := digits2(s[5], s[6])
+	d, ok4 := digits2(s[8], s[9])
+	y = hi*100 + lo
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return 0, 0, 0, reason(ErrTimestamp, "expected a date YYYY-MM-DD")
 	}
 	if m < 1 || m > 12 {
@@ -71,8 +73,8 @@ func parseClock(s []byte) (c clock, rest []byte, err error) {
 	if len(s) < 5 || s[2] != ':' {
 		return c, nil, reason(ErrTimestamp, "expected a time hh:mm")
 	}
-	h, ok1 := digits(s[0:2])
-	mi, ok2 := digits(s[3:5])
+	h, ok1 := digits2(s[0], s[1])
+	mi, ok2 := digits2(s[3], s[4])
 	if !ok1 || !ok2 {
 		return c, nil, reason(ErrTimestamp, "expected a time hh:mm")
 	}
@@ -98,7 +100,7 @@ func parseSeconds(s []byte) (int, []byte, error) {
 	if len(s) < 2 {
 		return 0, nil, reason(ErrTimestamp, "expected seconds after ':'")
 	}
-	sec, ok := digits(s[:2])
+	sec, ok := digits2(s[0], s[1])
 	if !ok {
 		return 0, nil, reason(ErrTimestamp, "expected seconds after ':'")
 	}
@@ -134,22 +136,20 @@ func parseZone(s []byte) (int, error) {
 	case s[0] != '+' && s[0] != '-':
 		return 0, reason(ErrTimestamp, "unexpected text after the time")
 	}
-	var hh, mm []byte
-	switch len(s) {
-	case 3:
-		hh, mm = s[1:3], []byte("00")
-	case 5:
-		hh, mm = s[1:3], s[3:5]
-	case 6:
-		if s[3] != ':' {
-			return 0, reason(ErrTimestamp, "expected an offset ±hh:mm")
-		}
-		hh, mm = s[1:3], s[4:6]
+	var h, m int
+	ok1, ok2 := false, true
+	switch {
+	case len(s) == 3:
+		h, ok1 = digits2(s[1], s[2])
+	case len(s) == 5:
+		h, ok1 = digits2(s[1], s[2])
+		m, ok2 = digits2(s[3], s[4])
+	case len(s) == 6 && s[3] == ':':
+		h, ok1 = digits2(s[1], s[2])
+		m, ok2 = digits2(s[4], s[5])
 	default:
 		return 0, reason(ErrTimestamp, "expected an offset ±hh:mm")
 	}
-	h, ok1 := digits(hh)
-	m, ok2 := digits(mm)
 	if !ok1 || !ok2 || m > 59 || h*60+m > maxOffsetMinutes {
 		return 0, reason(ErrTimestamp, "offset %s out of range", s)
 	}
@@ -159,16 +159,10 @@ func parseZone(s []byte) (int, error) {
 	return h*60 + m, nil
 }
 
-// digits returns the value of an all-digit field.
-func digits(s []byte) (int, bool) {
-	v := 0
-	for _, c := range s {
-		if !isDigit(c) {
-			return 0, false
-		}
-		v = v*10 + int(c-'0')
-	}
-	return v, true
+// digits2 returns the value of two decimal digits.
+func digits2(a, b byte) (int, bool) {
+	a, b = a-'0', b-'0'
+	return int(a)*10 + int(b), a < 10 && b < 10
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
