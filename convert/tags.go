@@ -55,8 +55,20 @@ type tagDecoder struct {
 	i int
 }
 
+// fail builds an error wrapping ErrTags.
 func (d *tagDecoder) fail(format string, args ...any) error {
 	return reason(ErrTags, format, args...)
+}
+
+// maxKeyInError is how much of a key an error message quotes.
+const maxKeyInError = 64
+
+// keyText shortens a key for an error message.
+func keyText(key []byte) string {
+	if len(key) > maxKeyInError {
+		return string(key[:maxKeyInError]) + "..."
+	}
+	return string(key)
 }
 
 // ws skips JSON whitespace.
@@ -151,7 +163,7 @@ func (d *tagDecoder) value(key []byte) ([]byte, bool, error) {
 		v, err := d.number()
 		return v, false, err
 	case c == '{' || c == '[':
-		return nil, false, d.fail("nested object or array for key %q", key)
+		return nil, false, d.fail("nested object or array for key %q", keyText(key))
 	case c == 't':
 		return d.literal("true")
 	case c == 'f':
@@ -160,7 +172,7 @@ func (d *tagDecoder) value(key []byte) ([]byte, bool, error) {
 		v, _, err := d.literal("null")
 		return v[:0], true, err
 	}
-	return nil, false, d.fail("invalid value for key %q at offset %d", key, d.i)
+	return nil, false, d.fail("invalid value for key %q at offset %d", keyText(key), d.i)
 }
 
 // literal consumes the keyword w.

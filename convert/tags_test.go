@@ -288,3 +288,11 @@ func TestSkipPlain(t *testing.T) {
 		}
 	}
 }
+
+func TestTagParserLongKeyInError(t *testing.T) {
+	var p TagParser
+	_, err := p.Parse([]byte(`{"` + strings.Repeat("k", 10000) + `":[1]}`))
+	if !errors.Is(err, ErrTags) || len(err.Error()) > 200 {
+		t.Errorf("err = %.300v (%d bytes), want a short ErrTags", err, len(err.Error()))
+	}
+}
