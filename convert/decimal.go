@@ -3,6 +3,7 @@ package convert
 import (
 	"bytes"
 	"math/bits"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
@@ -258,12 +259,16 @@ func toNum(m u128, neg bool) decimal128.Num {
 
 // rangeError explains an overflow: intDigits integer digits do not fit.
 func rangeError(intDigits int64, precision, scale int32) error {
-	fit := precision - scale
-	if scale > QuantityScale {
-		return reason(ErrRange, "value has %d integer digits, needs at most %d at scale %d; "+
-			"create the dataset with a smaller --money-scale", intDigits, fit, scale)
+	has := "more than 999"
+	if intDigits <= 999 {
+		has = strconv.FormatInt(intDigits, 10)
 	}
-	return reason(ErrRange, "value has %d integer digits, needs at most %d at scale %d", intDigits, fit, scale)
+	hint := ""
+	if scale > QuantityScale {
+		hint = "; create the dataset with a smaller --money-scale"
+	}
+	return reason(ErrRange, "value has %s integer digits, needs at most %d at scale %d%s",
+		has, precision-scale, scale, hint)
 }
 
 // decimalSyntax says why s is not a number; pos is where scanning stopped.
