@@ -1,8 +1,10 @@
 package convert
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -219,4 +221,47 @@ func TestScannerLargeInput(t *testing.T) {
 			t.Fatalf("record %d: %+v", i, rec)
 		}
 	}
+}
+
+// fuzzHeader is a FOCUS header prefix the fuzzer may put before its bytes,
+// so that the input reaches the typed parsers.
+const fuzzHeader = "ChargePeriodStart,BilledCost,ConsumedQuantity,Tags,x_s\n"
+
+// FuzzCSV feeds arbitrary bytes to the Reader, in fail and reject mode,
+// whole or a byte at a time: it must never panic or leak, every error must
+// be a *ParseError wrapping a sentinel, and the counters must add up.
+func FuzzCSV(f *testing.F) {
+	for _, s := range []string{"", "a,b\n1,2", "\"a\"\"\",b\r\n", "\xef\xbb\xbf\"x\ny\"", "a\"b", "\"a\"b",
+		"2024-01-01,1.5,2e3,\"{\"\"k\"\":null}\",s\n", "2024-01-01 10:00:00Z,NULL,\"\",{},\"\"\"\"\n,,,,\n"} {
+		f.Add([]byte(s), false, false, false)
+		f.Add([]byte(s), true, true, true)
+	}
+	if data, err := os.ReadFile("../testdata/focus/focus-1.0/focus-1.0_multi-provider_sandbox-anon_1000rows.csv"); err == nil {
+		f.Add(data[:4000], false, false, true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, prefix, reject, oneByte bool) {
+		if prefix {
+			data = append([]byte(fuzzHeader), data...)
+		}
+		var r io.Reader = bytes.NewReader(data)
+		if oneByte {
+			r = iotest.OneByteReader(r)
+		}
+		opts := Options{BatchSize: 3, MaxRecordSize: 512}
+		var rejected int64
+		if reject {
+			opts.OnReject = func(rj Reject) error {
+				checkParseError(t, rj.Err)
+				rejected++
+				return nil
+			}
+		}
+		tb, st, err := readTable(t, r, opts)
+		if err != nil {
+			checkParseError(t, err)
+		}
+		if st.Rows != int64(len(tb.Rows)) || st.Rejected != rejected || st.Bytes > int64(len(data)) {
+			t.Fatalf("stats %+v for %d rows, %d rejects, %d bytes", st, len(tb.Rows), rejected, len(data))
+		}
+	})
 }

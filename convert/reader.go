@@ -45,30 +45,21 @@ type Stats struct {
 	Bytes    int64 // decompressed input bytes consumed
 }
 
-// outColumn is one output column and its builder.
+// outColumn is one output column and the batch being built for it.
 type outColumn struct {
 	name  string
 	kind  Kind
+	typ   arrow.DataType
 	scale int32
-	str   *array.BinaryBuilder
-	dec   *array.Decimal128Builder
-	ts    *array.TimestampBuilder
-	tags  *array.MapBuilder
-	keys  *array.BinaryBuilder
-	items *array.BinaryBuilder
+	str   stringsBuf
+	fix   fixedBuf
+	tags  mapBuf
 	tp    TagParser
-	data  int // string bytes of the last batch, to reserve the next
 }
 
-// cell is one parsed field of the row being built; nothing is appended to
-// the builders until every field of the row has parsed.
-type cell struct {
-	null bool
-	raw  []byte
-	dec  decimal128.Num
-	ts   int64
-	tags []Tag
-}
+// maxBatchBytes ends a batch early, before its string data could overflow
+// int32 offsets.
+const maxBatchBytes = 1 << 30
 
 // Reader reads a FOCUS cost-and-usage CSV stream (plain, gzip or zstd) as
 // Arrow record batches typed by column name (see KindOf and TypeOf). It
@@ -80,15 +71,14 @@ type Reader struct {
 	sc      *scanner
 	dc      *decompressor
 	schema  *arrow.Schema
-	bld     *array.RecordBuilder
 	cols    []outColumn
-	row     []cell
 	cps     int // field index of ChargePeriodStart
 	cur     arrow.RecordBatch
 	err     error
 	done    bool
 	stats   Stats
 	rounded int64 // rounded values of the row being built
+	size    int   // input bytes of the batch being built
 	mu      sync.Mutex
 	pub     Stats // stats as of the last batch, for Stats
 }
@@ -178,34 +168,21 @@ func (r *Reader) checkName(name string, i int, seen map[string]int) error {
 	return nil
 }
 
-// build makes the schema and the builders for the given columns.
+// build makes the schema and the columns.
 func (r *Reader) build(names []string) {
 	fields := make([]arrow.Field, len(names))
-	for i, name := range names {
-		fields[i] = arrow.Field{Name: name, Type: TypeOf(KindOf(name), r.opts.MoneyScale), Nullable: true}
-	}
-	r.schema = arrow.NewSchema(fields, nil)
-	r.bld = array.NewRecordBuilder(r.opts.Allocator, r.schema)
 	r.cols = make([]outColumn, len(names))
-	r.row = make([]cell, len(names))
 	for i, name := range names {
 		c := &r.cols[i]
 		c.name, c.kind = name, KindOf(name)
-		switch c.kind {
-		case KindMoney:
-			c.scale, c.dec = r.opts.MoneyScale, r.bld.Field(i).(*array.Decimal128Builder)
-		case KindQuantity:
-			c.scale, c.dec = QuantityScale, r.bld.Field(i).(*array.Decimal128Builder)
-		case KindTimestamp:
-			c.ts = r.bld.Field(i).(*array.TimestampBuilder)
-		case KindTags:
-			c.tags = r.bld.Field(i).(*array.MapBuilder)
-			c.keys = c.tags.KeyBuilder().(*array.StringBuilder).BinaryBuilder
-			c.items = c.tags.ItemBuilder().(*array.StringBuilder).BinaryBuilder
-		default:
-			c.str = r.bld.Field(i).(*array.StringBuilder).BinaryBuilder
+		c.typ = TypeOf(c.kind, r.opts.MoneyScale)
+		c.scale = QuantityScale
+		if c.kind == KindMoney {
+			c.scale = r.opts.MoneyScale
 		}
+		fields[i] = arrow.Field{Name: name, Type: c.typ, Nullable: true}
 	}
+	r.schema = arrow.NewSchema(fields, nil)
 }
 
 // Schema returns the schema of the batches: the header's columns in order.
@@ -221,50 +198,53 @@ func (r *Reader) Next() bool {
 	if r.done {
 		return false
 	}
-	r.reserve()
 	n := 0
-	for n < r.opts.BatchSize && r.readRow() {
-		n++
+	for r.size = 0; n < r.opts.BatchSize && r.size < maxBatchBytes && r.readRow(); n++ {
 	}
-	if n < r.opts.BatchSize {
+	if n < r.opts.BatchSize && r.size < maxBatchBytes {
 		r.done = true
 	}
 	defer r.publish()
 	if n == 0 || r.err != nil {
 		return false
 	}
-	r.remember()
-	r.cur = r.bld.NewRecordBatch()
+	r.cur = r.flush(n)
 	r.stats.Rows += int64(n)
 	return true
 }
 
-// reserve sizes the builders for a batch.
-func (r *Reader) reserve() {
-	n := r.opts.BatchSize
+// flush turns the columns built so far into a batch of n rows.
+func (r *Reader) flush(n int) arrow.RecordBatch {
+	cols := make([]arrow.Array, len(r.cols))
 	for i := range r.cols {
-		c := &r.cols[i]
-		switch {
-		case c.str != nil:
-			c.str.Reserve(n)
-			c.str.ReserveData(c.data + c.data/8)
-		case c.dec != nil:
-			c.dec.Reserve(n)
-		case c.ts != nil:
-			c.ts.Reserve(n)
-		case c.tags != nil:
-			c.tags.Reserve(n)
-		}
+		d := r.cols[i].arrayData(r.opts.Allocator)
+		cols[i] = array.MakeFromData(d)
+		d.Release()
+		r.cols[i].reset()
 	}
+	rec := array.NewRecordBatch(r.schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }
 
-// remember notes each string column's data size for the next reserve.
-func (r *Reader) remember() {
-	for i := range r.cols {
-		if c := &r.cols[i]; c.str != nil {
-			c.data = c.str.DataLen()
-		}
+// arrayData returns the column's batch as array data.
+func (c *outColumn) arrayData(mem memory.Allocator) arrow.ArrayData {
+	switch c.kind {
+	case KindMoney, KindQuantity, KindTimestamp:
+		return c.fix.arrayData(mem, c.typ)
+	case KindTags:
+		return c.tags.arrayData(mem, c.typ.(*arrow.MapType))
 	}
+	return c.str.arrayData(mem)
+}
+
+// reset empties the column for the next batch, keeping its memory.
+func (c *outColumn) reset() {
+	c.str.reset()
+	c.fix.reset()
+	c.tags.reset()
 }
 
 // publish makes the counters visible to Stats.
@@ -286,13 +266,13 @@ func (r *Reader) readRow() bool {
 			}
 			continue
 		}
-		if err := r.parseRow(r.sc.Fields()); err != nil {
+		if err := r.addRow(r.sc.Fields()); err != nil {
 			if !r.reject(err, false) {
 				return false
 			}
 			continue
 		}
-		r.appendRow()
+		r.size += len(r.sc.Raw())
 		return true
 	}
 }
@@ -313,43 +293,62 @@ func (r *Reader) reject(err error, fatal bool) bool {
 	return true
 }
 
-// parseRow parses every field of a record into r.row.
-func (r *Reader) parseRow(fields [][]byte) error {
+// addRow parses every field of a record and appends it to its column. A
+// row failing at some field is removed from the columns before it.
+func (r *Reader) addRow(fields [][]byte) error {
 	r.rounded = 0
 	for i, f := range fields {
-		if err := r.parseCell(i, f); err != nil {
+		if err := r.addCell(&r.cols[i], i == r.cps, f); err != nil {
+			for j := range i {
+				r.cols[j].pop()
+			}
 			return &ParseError{Source: r.opts.Source, Line: r.sc.Line(), Column: i + 1,
 				Field: r.cols[i].name, Value: quoteValue(f), Err: err}
 		}
 	}
+	r.stats.Rounded += r.rounded
 	return nil
 }
 
-// parseCell parses field i of the current record into r.row[i].
-func (r *Reader) parseCell(i int, f []byte) (err error) {
-	c, col := &r.row[i], &r.cols[i]
-	c.null = isNull(f)
-	if c.null {
-		if i == r.cps {
-			return reason(ErrNull, "%s must not be empty", ColChargePeriodStart)
+// addCell parses f and appends it to col; on error nothing is appended.
+func (r *Reader) addCell(col *outColumn, required bool, f []byte) error {
+	null := isNull(f)
+	switch {
+	case null && required:
+		return reason(ErrNull, "%s must not be empty", ColChargePeriodStart)
+	case col.kind == KindString:
+		col.str.append(null, f)
+	case null:
+		col.appendNull()
+	case col.kind == KindTimestamp:
+		ts, err := ParseTimestamp(f)
+		if err != nil {
+			return err
 		}
-		return nil
-	}
-	switch col.kind {
-	case KindMoney, KindQuantity:
-		var rounded bool
-		c.dec, rounded, err = ParseDecimal(f, Precision, col.scale)
-		if rounded {
-			r.rounded++
+		col.fix.appendTimestamp(ts)
+	case col.kind == KindTags:
+		tags, err := col.tp.Parse(f)
+		if err != nil {
+			return err
 		}
-	case KindTimestamp:
-		c.ts, err = ParseTimestamp(f)
-	case KindTags:
-		c.tags, err = col.tp.Parse(f)
+		col.tags.append(false, tags)
 	default:
-		c.raw = f
+		return r.addDecimal(col, f)
 	}
-	return err
+	return nil
+}
+
+// addDecimal parses and appends a money or quantity value.
+func (r *Reader) addDecimal(col *outColumn, f []byte) error {
+	v, rounded, err := ParseDecimal(f, Precision, col.scale)
+	if err != nil {
+		return err
+	}
+	if rounded {
+		r.rounded++
+	}
+	col.fix.appendDecimal(v)
+	return nil
 }
 
 // isNull reports whether a field is a null token: empty, NULL or null.
@@ -363,47 +362,29 @@ func isNull(f []byte) bool {
 	return false
 }
 
-// appendRow appends the parsed row to the builders.
-func (r *Reader) appendRow() {
-	r.stats.Rounded += r.rounded
-	for i := range r.cols {
-		c, col := &r.row[i], &r.cols[i]
-		switch {
-		case col.str != nil:
-			appendBytes(col.str, c.null, c.raw)
-		case col.dec != nil && c.null:
-			col.dec.AppendNull()
-		case col.dec != nil:
-			col.dec.Append(c.dec)
-		case col.ts != nil && c.null:
-			col.ts.AppendNull()
-		case col.ts != nil:
-			col.ts.Append(arrow.Timestamp(c.ts))
-		default:
-			col.appendTags(c)
-		}
+// appendNull appends a null to a typed column.
+func (c *outColumn) appendNull() {
+	switch c.kind {
+	case KindTimestamp:
+		c.fix.appendTimestamp(0)
+		c.fix.valid.setNull()
+	case KindTags:
+		c.tags.append(true, nil)
+	default:
+		c.fix.appendDecimal(decimal128.Num{})
+		c.fix.valid.setNull()
 	}
 }
 
-// appendBytes appends v, or a null.
-func appendBytes(b *array.BinaryBuilder, null bool, v []byte) {
-	if null {
-		b.AppendNull()
-		return
-	}
-	b.Append(v)
-}
-
-// appendTags appends one map value; a JSON null value is a null item.
-func (col *outColumn) appendTags(c *cell) {
-	if c.null {
-		col.tags.AppendNull()
-		return
-	}
-	col.tags.Append(true)
-	for _, t := range c.tags {
-		col.keys.Append(t.Key)
-		appendBytes(col.items, t.Null, t.Value)
+// pop removes the last value of the column.
+func (c *outColumn) pop() {
+	switch c.kind {
+	case KindString:
+		c.str.pop()
+	case KindTags:
+		c.tags.pop()
+	default:
+		c.fix.pop()
 	}
 }
 
@@ -432,8 +413,8 @@ func (r *Reader) Stats() Stats {
 // Retain adds a reference to the reader.
 func (r *Reader) Retain() { r.refs.Add(1) }
 
-// Release drops a reference; the last one frees the current batch, the
-// builders and the decompressor.
+// Release drops a reference; the last one frees the current batch and
+// stops the decompressor.
 func (r *Reader) Release() {
 	if r.refs.Add(-1) != 0 {
 		return
@@ -442,7 +423,7 @@ func (r *Reader) Release() {
 		r.cur.Release()
 		r.cur = nil
 	}
-	r.bld.Release()
+	r.cols = nil
 	r.closeInput()
 	r.done = true
 }

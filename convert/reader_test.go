@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,6 +53,9 @@ func readTable(t *testing.T, in io.Reader, opts Options) (table, Stats, error) {
 		if opts.BatchSize > 0 && int(rec.NumRows()) > opts.BatchSize {
 			t.Fatalf("batch of %d rows, BatchSize %d", rec.NumRows(), opts.BatchSize)
 		}
+		for _, col := range rec.Columns() {
+			checkNulls(t, col)
+		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			row := make([]string, rec.NumCols())
 			for j, col := range rec.Columns() {
@@ -61,6 +65,24 @@ func readTable(t *testing.T, in io.Reader, opts Options) (table, Stats, error) {
 		}
 	}
 	return tb, rd.Stats(), rd.Err()
+}
+
+// checkNulls checks an array's null count against its validity bitmap.
+func checkNulls(t *testing.T, a arrow.Array) {
+	t.Helper()
+	n := 0
+	for i := range a.Len() {
+		if a.IsNull(i) {
+			n++
+		}
+	}
+	if n != a.NullN() {
+		t.Fatalf("%s: null count %d, bitmap says %d", a.DataType(), a.NullN(), n)
+	}
+	if m, ok := a.(*array.Map); ok {
+		checkNulls(t, m.Keys())
+		checkNulls(t, m.Items())
+	}
 }
 
 // cellString formats one cell exactly: decimals as their exact decimal
@@ -263,6 +285,28 @@ func TestReaderReject(t *testing.T) {
 	}
 }
 
+func TestReaderRollback(t *testing.T) {
+	good := `"{""a"":null,""b"":""1""}",s,2024-01-01,1,"{""z"":null}"` + "\n"
+	in := "Tags,x_s,ChargePeriodStart,BilledCost,AllocatedTags\n" + good +
+		`"{""c"":null,""d"":null,""e"":""x""}",bad1,2024-01-01,1,[]` + "\n" + // fails at the last column
+		`"{""c"":null}",bad2,2024-01-01,$1,{}` + "\n" +
+		`NULL,bad3,2024-01-01,x,{}` + "\n" +
+		`{},bad4,2024-13-01,1,{}` + "\n" +
+		`[],bad5,2024-01-01,1,{}` + "\n" +
+		`"{""q"":""r""}",NULL,2024-01-01 00:00:01,NULL,NULL` + "\n" +
+		good + `{},bad6,2024-01-01,1,{"` + "\"\n"
+	n := 0
+	tb, st, err := readTable(t, strings.NewReader(in), Options{BatchSize: 2, OnReject: func(Reject) error { n++; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := []string{"{a=<null>,b=1}", "s", "2024-01-01T00:00:00Z", "1", "{z=<null>}"}
+	want := [][]string{g, {"{q=r}", nullCell, "2024-01-01T00:00:01Z", nullCell, nullCell}, g}
+	if !reflect.DeepEqual(tb.Rows, want) || n != 6 || st.Rows != 3 || st.Rejected != 6 {
+		t.Fatalf("rows %q, %d rejects, stats %+v", tb.Rows, n, st)
+	}
+}
+
 func TestReaderRejectStops(t *testing.T) {
 	stop := errors.New("too many rejects")
 	in := hdr + "2024-01-01,x,{},a\n2024-01-01,1,{},b\n"
@@ -413,3 +457,76 @@ func referenceTags(src string) string {
 	sort.Strings(parts)
 	return "{" + strings.Join(parts, ",") + "}"
 }
+
+// benchFile writes the sample at path to dir, its rows repeated (without
+// their header) until the file holds about size bytes.
+func benchFile(b *testing.B, path string, size int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Skip(err)
+	}
+	header, _, _ := strings.Cut(string(data), "\n")
+	body := data[len(header)+1:]
+	out := filepath.Join(b.TempDir(), filepath.Base(path))
+	f, err := os.Create(out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	n, _ := f.WriteString(header + "\n")
+	for n < size {
+		m, err := f.Write(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += m
+	}
+	return out
+}
+
+func BenchmarkReader(b *testing.B) {
+	for _, sample := range []string{"focus-1.0/focus-1.0_multi-provider_sandbox-anon_1000rows.csv",
+		"focus-1.3/aws_focus-1.3_costandusage_100rows.csv"} {
+		b.Run(strings.SplitN(sample, "/", 2)[0], func(b *testing.B) {
+			path := benchFile(b, "../testdata/focus/"+sample, 50<<20)
+			info, _ := os.Stat(path)
+			b.SetBytes(info.Size())
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				benchRead(b, path)
+			}
+			// CPU time, unlike wall time, means something on a shared machine.
+			b.ReportMetric(float64(info.Size())*float64(b.N)/(cpuTime()-cpu).Seconds()/1e6, "cpu-MB/s")
+		})
+	}
+}
+
+func benchRead(b *testing.B, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := NewReader(f, Options{Source: path, BatchSize: benchBatch})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Release()
+	for rd.Next() {
+	}
+	if rd.Err() != nil {
+		b.Fatal(rd.Err())
+	}
+}
+
+// cpuTime returns the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+var benchBatch = 0

@@ -1,0 +1,222 @@
+package convert
+
+import (
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// The Reader collects a batch in plain Go slices, reused from batch to
+// batch, and copies them once into allocator buffers when the batch is
+// complete. Appending to a slice is several times cheaper per value than an
+// Arrow builder's Append, which checks capacity and calls through function
+// values for every offset.
+
+// validity is a validity bitmap under construction.
+type validity struct {
+	bits  []byte
+	n     int
+	nulls int
+}
+
+func (v *validity) append(valid bool) {
+	if v.n&7 == 0 {
+		v.bits = append(grow(v.bits, 1), 0)
+	}
+	if valid {
+		v.bits[v.n>>3] |= 1 << (v.n & 7)
+	} else {
+		v.nulls++
+	}
+	v.n++
+}
+
+// setNull turns the last value appended into a null.
+func (v *validity) setNull() {
+	v.bits[(v.n-1)>>3] &^= 1 << ((v.n - 1) & 7)
+	v.nulls++
+}
+
+// pop removes the last value.
+func (v *validity) pop() {
+	v.n--
+	bit := byte(1) << (v.n & 7)
+	if v.bits[v.n>>3]&bit == 0 {
+		v.nulls--
+	}
+	v.bits[v.n>>3] &^= bit
+	if v.n&7 == 0 {
+		v.bits = v.bits[:len(v.bits)-1]
+	}
+}
+
+func (v *validity) reset() { v.bits, v.n, v.nulls = v.bits[:0], 0, 0 }
+
+// buffer returns the bitmap in an allocator buffer, nil without nulls.
+func (v *validity) buffer(mem memory.Allocator) *memory.Buffer {
+	if v.nulls == 0 {
+		return nil
+	}
+	return copyBuffer(mem, v.bits)
+}
+
+// copyBuffer copies b into a new buffer from mem.
+func copyBuffer(mem memory.Allocator, b []byte) *memory.Buffer {
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(len(b))
+	copy(buf.Bytes(), b)
+	return buf
+}
+
+// grow makes room for n more elements, doubling the capacity when it must
+// grow (append grows large slices by only a quarter, so copies them more).
+func grow[T any](s []T, n int) []T {
+	if len(s)+n <= cap(s) {
+		return s
+	}
+	return slices.Grow(s, max(n, cap(s)))
+}
+
+// stringsBuf is a utf8 column under construction.
+type stringsBuf struct {
+	valid   validity
+	offsets []int32
+	data    []byte
+}
+
+func (s *stringsBuf) append(null bool, v []byte) {
+	if len(s.offsets) == 0 {
+		s.offsets = append(s.offsets, 0)
+	}
+	s.valid.append(!null)
+	if !null {
+		s.data = append(grow(s.data, len(v)), v...)
+	}
+	s.offsets = append(grow(s.offsets, 1), int32(len(s.data)))
+}
+
+// pop removes the last value.
+func (s *stringsBuf) pop() {
+	s.valid.pop()
+	s.offsets = s.offsets[:len(s.offsets)-1]
+	s.data = s.data[:s.offsets[len(s.offsets)-1]]
+}
+
+func (s *stringsBuf) reset() {
+	s.valid.reset()
+	s.offsets, s.data = append(s.offsets[:0], 0), s.data[:0]
+}
+
+// arrayData returns the column as utf8 array data.
+func (s *stringsBuf) arrayData(mem memory.Allocator) arrow.ArrayData {
+	if len(s.offsets) == 0 {
+		s.offsets = append(s.offsets, 0)
+	}
+	return newData(arrow.BinaryTypes.String, s.valid.n, s.valid.nulls, nil,
+		s.valid.buffer(mem), copyBuffer(mem, arrow.Int32Traits.CastToBytes(s.offsets)), copyBuffer(mem, s.data))
+}
+
+// newData makes array data owning the given buffers and children.
+func newData(dt arrow.DataType, n, nulls int, children []arrow.ArrayData, bufs ...*memory.Buffer) arrow.ArrayData {
+	d := array.NewData(dt, n, bufs, children, nulls, 0)
+	for _, b := range bufs {
+		if b != nil {
+			b.Release()
+		}
+	}
+	for _, c := range children {
+		c.Release()
+	}
+	return d
+}
+
+// mapBuf is a map<utf8,utf8> column under construction.
+type mapBuf struct {
+	valid       validity
+	offsets     []int32
+	keys, items stringsBuf
+}
+
+func (m *mapBuf) append(null bool, tags []Tag) {
+	if len(m.offsets) == 0 {
+		m.offsets = append(m.offsets, 0)
+	}
+	m.valid.append(!null)
+	if !null {
+		for _, t := range tags {
+			m.keys.append(false, t.Key)
+			m.items.append(t.Null, t.Value)
+		}
+	}
+	m.offsets = append(grow(m.offsets, 1), int32(m.keys.valid.n))
+}
+
+// pop removes the last map and its entries.
+func (m *mapBuf) pop() {
+	m.valid.pop()
+	m.offsets = m.offsets[:len(m.offsets)-1]
+	for m.keys.valid.n > int(m.offsets[len(m.offsets)-1]) {
+		m.keys.pop()
+		m.items.pop()
+	}
+}
+
+func (m *mapBuf) reset() {
+	m.valid.reset()
+	m.offsets = append(m.offsets[:0], 0)
+	m.keys.reset()
+	m.items.reset()
+}
+
+// arrayData returns the column as map array data of type dt.
+func (m *mapBuf) arrayData(mem memory.Allocator, dt *arrow.MapType) arrow.ArrayData {
+	if len(m.offsets) == 0 {
+		m.offsets = append(m.offsets, 0)
+	}
+	entries := newData(dt.Elem(), m.keys.valid.n, 0,
+		[]arrow.ArrayData{m.keys.arrayData(mem), m.items.arrayData(mem)}, nil)
+	return newData(dt, m.valid.n, m.valid.nulls, []arrow.ArrayData{entries},
+		m.valid.buffer(mem), copyBuffer(mem, arrow.Int32Traits.CastToBytes(m.offsets)))
+}
+
+// fixedBuf is a decimal128 or timestamp column under construction.
+type fixedBuf struct {
+	valid validity
+	dec   []decimal128.Num
+	ts    []arrow.Timestamp
+}
+
+func (f *fixedBuf) appendDecimal(v decimal128.Num) {
+	f.valid.append(true)
+	f.dec = append(grow(f.dec, 1), v)
+}
+
+func (f *fixedBuf) appendTimestamp(v int64) {
+	f.valid.append(true)
+	f.ts = append(grow(f.ts, 1), arrow.Timestamp(v))
+}
+
+// pop removes the last value.
+func (f *fixedBuf) pop() {
+	f.valid.pop()
+	if len(f.dec) > f.valid.n {
+		f.dec = f.dec[:f.valid.n]
+	}
+	if len(f.ts) > f.valid.n {
+		f.ts = f.ts[:f.valid.n]
+	}
+}
+
+func (f *fixedBuf) reset() { f.valid.reset(); f.dec, f.ts = f.dec[:0], f.ts[:0] }
+
+// arrayData returns the column as array data of type dt.
+func (f *fixedBuf) arrayData(mem memory.Allocator, dt arrow.DataType) arrow.ArrayData {
+	values := arrow.TimestampTraits.CastToBytes(f.ts)
+	if dt.ID() == arrow.DECIMAL128 {
+		values = arrow.Decimal128Traits.CastToBytes(f.dec)
+	}
+	return newData(dt, f.valid.n, f.valid.nulls, nil, f.valid.buffer(mem), copyBuffer(mem, values))
+}
