@@ -31,6 +31,9 @@ type CommitResult struct {
 // Any other failure aborts the job.
 func (j *Job) Commit(ctx context.Context) (CommitResult, error) {
 	if err := j.usable(); err != nil {
+		if !j.finished {
+			_ = j.Abort(ctx)
+		}
 		return CommitResult{}, fmt.Errorf("commit job %s: %w", j.id, err)
 	}
 	e, err := j.commit(ctx)
@@ -69,7 +72,17 @@ func (j *Job) commit(ctx context.Context) (*entry, error) {
 		if seq, ok := d.state.jobs[j.id]; ok {
 			return nil, fmt.Errorf("job id already committed as entry %d", seq)
 		}
+		seen := d.state.seq
 		e, err := j.buildEntry(ctx)
+		if gcerrors.Code(err) == gcerrors.NotFound && attempt < maxCommitAttempts {
+			// A file of the state went away: a newer commit replaced it.
+			if err := d.refresh(ctx); err != nil {
+				return nil, err
+			}
+			if d.state.seq > seen {
+				continue
+			}
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -265,7 +265,8 @@ func (j *Job) Reject(ctx context.Context, r RejectRecord) error {
 	if err != nil {
 		return fmt.Errorf("reject row: %w", err)
 	}
-	if _, err := j.rejects.Write(append(line, '\n')); err != nil {
+	if _, _ = j.rejects.Write(append(line, '\n')); j.rejects.err != nil {
+		err := j.rejects.err
 		j.fail(err)
 		return fmt.Errorf("reject row: %w", err)
 	}

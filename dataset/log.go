@@ -205,9 +205,15 @@ func deletePrefix(ctx context.Context, b *blob.Bucket, prefix string) (int, erro
 
 // deleteIfExists deletes key; a missing key is not an error.
 func deleteIfExists(ctx context.Context, b *blob.Bucket, key string) error {
+	_, err := deleteExisting(ctx, b, key)
+	return err
+}
+
+// deleteExisting deletes key and reports whether it existed.
+func deleteExisting(ctx context.Context, b *blob.Bucket, key string) (bool, error) {
 	err := b.Delete(ctx, key)
-	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return err
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return false, nil
 	}
-	return nil
+	return err == nil, err
 }

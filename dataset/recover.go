@@ -47,10 +47,13 @@ func (d *Dataset) Recover(ctx context.Context) (RecoverStats, error) {
 		if _, live := d.state.files[k]; live {
 			continue
 		}
-		if err := deleteIfExists(ctx, d.bucket, k); err != nil {
+		deleted, err := deleteExisting(ctx, d.bucket, k)
+		if err != nil {
 			return st, fmt.Errorf("recover: delete stray %s: %w", k, err)
 		}
-		st.StraysRemoved++
+		if deleted {
+			st.StraysRemoved++
+		}
 	}
 	return st, nil
 }

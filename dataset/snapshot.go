@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 )
 
 // dateLayout is the layout of FileInfo.Date.
@@ -128,36 +129,53 @@ func truncDay(t time.Time) time.Time {
 }
 
 // OpenFile opens a Parquet file of the dataset for reading through the
-// bucket; wrap it with pqarrow.NewFileReader for Arrow. Close the reader
-// when done.
+// bucket (ranged reads, bound to ctx); wrap it with pqarrow.NewFileReader
+// for Arrow and Close it when done. A file whose commit is not yet
+// published is read from its job's staging.
 func (d *Dataset) OpenFile(ctx context.Context, f FileInfo) (*file.Reader, error) {
-	return openParquet(ctx, d.bucket, f.Path, f.Bytes, d.opts)
-}
-
-// openParquet opens key (of size bytes, or unknown when <= 0) as Parquet.
-func openParquet(ctx context.Context, b *blob.Bucket, key string, size int64, opts Options) (*file.Reader, error) {
+	keys := []string{f.Path}
+	if f.Job != "" {
+		keys = append(keys, stagedKey(f.Job, f.Path))
+	}
+	size := f.Bytes
 	if size <= 0 {
-		attrs, err := b.Attributes(ctx, key)
+		attrs, err := d.bucket.Attributes(ctx, f.Path)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", key, err)
+			return nil, fmt.Errorf("open %s: %w", f.Path, err)
 		}
 		size = attrs.Size
 	}
-	props := parquet.NewReaderProperties(opts.Allocator)
-	r, err := file.NewParquetReader(&blobReaderAt{ctx: ctx, b: b, key: key, size: size}, file.WithReadProps(props))
+	props := parquet.NewReaderProperties(d.opts.Allocator)
+	r, err := file.NewParquetReader(&blobReaderAt{ctx: ctx, b: d.bucket, keys: keys, size: size}, file.WithReadProps(props))
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", key, err)
+		return nil, fmt.Errorf("open %s: %w", f.Path, err)
 	}
 	return r, nil
 }
 
-// blobReaderAt reads a blob with one range request per ReadAt.
+// blobReaderAt reads a blob with one range request per ReadAt. It tries
+// each of keys in turn (final path, then staging) and stays on the first
+// that exists: publishing moves files between them at any time.
 type blobReaderAt struct {
 	ctx  context.Context
 	b    *blob.Bucket
-	key  string
+	keys []string
 	size int64
 	off  int64
+}
+
+// open opens a range of the first existing key, rotating keys on NotFound.
+func (r *blobReaderAt) open(off, n int64) (*blob.Reader, error) {
+	var err error
+	for range 2 * len(r.keys) {
+		var rr *blob.Reader
+		rr, err = r.b.NewRangeReader(r.ctx, r.keys[0], off, n, nil)
+		if gcerrors.Code(err) != gcerrors.NotFound {
+			return rr, err
+		}
+		r.keys = append(r.keys[1:], r.keys[0])
+	}
+	return nil, err
 }
 
 // ReadAt implements io.ReaderAt.
@@ -169,7 +187,7 @@ func (r *blobReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off+n > r.size {
 		n = r.size - off
 	}
-	rr, err := r.b.NewRangeReader(r.ctx, r.key, off, n, nil)
+	rr, err := r.open(off, n)
 	if err != nil {
 		return 0, err
 	}
@@ -192,7 +210,7 @@ func (r *blobReaderAt) Seek(offset int64, whence int) (int64, error) {
 		r.off = r.size + offset
 	}
 	if r.off < 0 {
-		return 0, fmt.Errorf("seek %s: negative offset", r.key)
+		return 0, fmt.Errorf("seek %s: negative offset", r.keys[0])
 	}
 	return r.off, nil
 }

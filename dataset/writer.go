@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -29,17 +30,29 @@ func writerProps(o Options) (*parquet.WriterProperties, pqarrow.ArrowWriterPrope
 // sink hands pqarrow a *blob.Writer without its Close: pqarrow closes its
 // sink even when a write fails, which would commit a truncated object.
 // The owner commits the object with commit or drops it with abort.
+//
+// A sink also never reports a write error to pqarrow: a failed write makes
+// pqarrow return early from its row group and file Close, leaking the
+// column writers' buffers. The sink keeps the first error in err, drops
+// later bytes, and the owner checks err after every call.
 type sink struct {
 	w      *blob.Writer
 	cancel context.CancelFunc
 	n      int64
+	err    error
 }
 
 // Write implements io.Writer and counts the bytes.
 func (s *sink) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return len(p), nil
+	}
 	n, err := s.w.Write(p)
 	s.n += int64(n)
-	return n, err
+	if err != nil {
+		s.err = err
+	}
+	return len(p), nil
 }
 
 // newSink opens a blob writer for key whose context can be cancelled.
@@ -53,8 +66,13 @@ func newSink(ctx context.Context, b *blob.Bucket, key, contentType string) (*sin
 	return &sink{w: w, cancel: cancel}, nil
 }
 
-// commit closes the blob writer, making the object exist.
+// commit closes the blob writer, making the object exist, unless a write
+// failed: then the object is dropped and the write error returned.
 func (s *sink) commit() error {
+	if s.err != nil {
+		s.abort()
+		return s.err
+	}
 	defer s.cancel()
 	return s.w.Close()
 }
@@ -98,9 +116,8 @@ func (p *partFile) write(rec arrow.RecordBatch) error {
 	n := int(rec.NumRows())
 	for off := 0; off < n; {
 		if p.rgRows == p.maxRG {
-			if err := p.fw.NewBufferedRowGroupChecked(); err != nil {
-				p.abort()
-				return fmt.Errorf("write %s: %w", p.staged, err)
+			if err := p.check(p.fw.NewBufferedRowGroupChecked()); err != nil {
+				return err
 			}
 			p.rgRows = 0
 		}
@@ -120,12 +137,23 @@ func (p *partFile) writeSlice(rec arrow.RecordBatch, off, k int) error {
 		part = rec.NewSlice(int64(off), int64(off+k))
 		defer part.Release()
 	}
-	if err := p.fw.WriteBuffered(part); err != nil {
-		p.abort()
-		return fmt.Errorf("write %s: %w", p.staged, err)
+	if err := p.check(p.fw.WriteBuffered(part)); err != nil {
+		return err
 	}
 	p.rgRows += k
 	p.info.Rows += int64(k)
+	return nil
+}
+
+// check aborts the file when err or a sink error is set.
+func (p *partFile) check(err error) error {
+	if err == nil {
+		err = p.sink.err
+	}
+	if err != nil {
+		p.abort()
+		return fmt.Errorf("write %s: %w", p.staged, err)
+	}
 	return nil
 }
 
@@ -142,12 +170,17 @@ func (p *partFile) finish() error {
 	return nil
 }
 
-// abort drops the file: nothing is created at the staged key.
+// abort drops the file: nothing is created at the staged key. The Parquet
+// writer is closed first (into a sink that discards) to free its buffers.
 func (p *partFile) abort() {
-	p.sink.cancel()
-	_ = p.fw.Close() // closes only the row group and the parquet writer
+	if p.sink.err == nil {
+		p.sink.err = errAborted
+	}
+	_ = p.fw.Close()
 	p.sink.abort()
 }
+
+var errAborted = errors.New("aborted")
 
 // writeFile writes one record as a whole staged Parquet file.
 func writeFile(ctx context.Context, b *blob.Bucket, staged string, rec arrow.RecordBatch, o Options) (int64, error) {
