@@ -24,9 +24,9 @@ type faultyBucket struct {
 var errInjected = errors.New("injected write failure")
 
 func (f *faultyBucket) ErrorCode(err error) gcerrors.ErrorCode { return gcerrors.Code(err) }
-func (f *faultyBucket) As(any) bool                           { return false }
-func (f *faultyBucket) ErrorAs(error, any) bool               { return false }
-func (f *faultyBucket) Close() error                          { return nil }
+func (f *faultyBucket) As(any) bool                            { return false }
+func (f *faultyBucket) ErrorAs(error, any) bool                { return false }
+func (f *faultyBucket) Close() error                           { return nil }
 
 func (f *faultyBucket) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {
 	a, err := f.b.Attributes(ctx, key)
