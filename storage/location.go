@@ -148,6 +148,15 @@ func (l location) String() string {
 	return u.String()
 }
 
+// globUnescape undoes the URL escaping of glob characters.
+var globUnescape = strings.NewReplacer("%2A", "*", "%3F", "?", "%5B", "[", "%5D", "]", "%5C", `\`)
+
+// display returns the location for messages: the canonical URL with its
+// glob characters readable.
+func (l location) display() string {
+	return globUnescape.Replace(l.String())
+}
+
 // objectURL returns the canonical URL of key in the bucket opened at dir.
 func (l location) objectURL(dir, key string) string {
 	return location{scheme: l.scheme, host: l.host, p: path.Join(dir, key)}.String()

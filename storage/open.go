@@ -23,7 +23,7 @@ func Open(ctx context.Context, rawURL, fs string) (*blob.Bucket, error) {
 	loc, _ := parseLocation(rawURL, fs)
 	b, err := blob.OpenBucket(ctx, loc.bucketURL(loc.p, loc.openOptions(true)))
 	if err != nil {
-		return nil, fmt.Errorf("open output %s: %w", loc, err)
+		return nil, fmt.Errorf("open output %s: %w", loc.display(), err)
 	}
 	return b, nil
 }
@@ -95,9 +95,9 @@ func Expand(ctx context.Context, rawURL, fs string) ([]Input, error) {
 	b, err := blob.OpenBucket(ctx, loc.bucketURL(dir, loc.openOptions(false)))
 	if err != nil {
 		if errors.Is(err, iofs.ErrNotExist) {
-			return nil, fmt.Errorf("%w %s: directory %s does not exist", ErrNoMatch, loc, dir)
+			return nil, fmt.Errorf("%w %s: directory %s does not exist", ErrNoMatch, loc.display(), dir)
 		}
-		return nil, fmt.Errorf("open input %s: %w", loc, err)
+		return nil, fmt.Errorf("open input %s: %w", loc.display(), err)
 	}
 	ins, err := expandIn(ctx, b, loc, dir, pattern)
 	if err != nil {
@@ -120,14 +120,14 @@ func expandIn(ctx context.Context, b *blob.Bucket, loc location, dir, pattern st
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list input %s: %w", loc, err)
+			return nil, fmt.Errorf("list input %s: %w", loc.display(), err)
 		}
 		if !obj.IsDir && matchGlob(pattern, obj.Key) {
 			ins = append(ins, Input{URL: loc.objectURL(dir, obj.Key), Bucket: b, Key: obj.Key, Size: obj.Size})
 		}
 	}
 	if len(ins) == 0 {
-		return nil, fmt.Errorf("%w %s: check the path and the pattern (** matches any depth)", ErrNoMatch, loc)
+		return nil, fmt.Errorf("%w %s: check the path and the pattern (** matches any depth)", ErrNoMatch, loc.display())
 	}
 	sort.Slice(ins, func(i, j int) bool { return ins[i].Key < ins[j].Key })
 	return ins, nil
@@ -140,7 +140,7 @@ func single(ctx context.Context, b *blob.Bucket, loc location, dir, key string) 
 		return nil, notFound(ctx, b, loc, key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("stat input %s: %w", loc, err)
+		return nil, fmt.Errorf("stat input %s: %w", loc.display(), err)
 	}
 	return []Input{{URL: loc.objectURL(dir, key), Bucket: b, Key: key, Size: attrs.Size}}, nil
 }
@@ -149,9 +149,9 @@ func single(ctx context.Context, b *blob.Bucket, loc location, dir, key string) 
 func notFound(ctx context.Context, b *blob.Bucket, loc location, key string) error {
 	obj, err := b.List(&blob.ListOptions{Prefix: key + "/"}).Next(ctx)
 	if err == nil && obj != nil {
-		return fmt.Errorf("%w %s: it is a directory; use a glob such as %s/**/*.csv", ErrNoMatch, loc, loc)
+		return fmt.Errorf("%w %s: it is a directory; use a glob such as %s/**/*.csv", ErrNoMatch, loc.display(), loc.display())
 	}
-	return fmt.Errorf("%w %s: no such object", ErrNoMatch, loc)
+	return fmt.Errorf("%w %s: no such object", ErrNoMatch, loc.display())
 }
 
 // literalPrefix returns the part of pattern before its first metacharacter,
