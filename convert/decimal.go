@@ -31,9 +31,8 @@ func (a u128) mul10() u128 {
 	return u128{a.hi*10 + h, l}
 }
 
-// mulAdd returns a*10 + d.
-func (a u128) mulAdd(d uint64) u128 {
-	a = a.mul10()
+// add returns a + d.
+func (a u128) add(d uint64) u128 {
 	l, c := bits.Add64(a.lo, d, 0)
 	return u128{a.hi + c, l}
 }
@@ -185,22 +184,21 @@ func (n *number) value(s []byte, precision, scale int32) (decimal128.Num, bool, 
 }
 
 // accumulate reads up to keep significant digits from s[i:end] (skipping
-// the point) and rounds half to even on the digits left over.
+// the point) and rounds half to even on the digits left over. Digits are
+// gathered in uint64 chunks of up to 19, joined in 128 bits.
 func accumulate(s []byte, i, end, keep int) (u128, bool) {
-	var lo uint64
-	k := 0
-	for ; i < end && k < keep && k < 19; i++ {
-		if c := s[i]; c != '.' {
-			lo = lo*10 + uint64(c-'0')
-			k++
+	var m u128
+	for k := 0; k < keep && i < end; {
+		var chunk uint64
+		n := 0
+		for ; i < end && n < 19 && k+n < keep; i++ {
+			if c := s[i]; c != '.' {
+				chunk = chunk*10 + uint64(c-'0')
+				n++
+			}
 		}
-	}
-	m := u128{0, lo}
-	for ; i < end && k < keep; i++ {
-		if c := s[i]; c != '.' {
-			m = m.mulAdd(uint64(c - '0'))
-			k++
-		}
+		m = m.mul(pow10[n]).add(chunk)
+		k += n
 	}
 	if i < end && s[i] == '.' {
 		i++
@@ -210,8 +208,7 @@ func accumulate(s []byte, i, end, keep int) (u128, bool) {
 	}
 	up, inexact := roundDigits(s, i, end, m.lo&1 == 1)
 	if up {
-		l, c := bits.Add64(m.lo, 1, 0)
-		m = u128{m.hi + c, l}
+		m = m.add(1)
 	}
 	return m, inexact
 }
