@@ -10,8 +10,12 @@
 //
 // With OnError Fail the first bad row ends the job with its
 // *convert.ParseError and nothing is committed. With Quarantine bad rows go
-// to the dataset's _rejects/ with their original text, an input that
-// cannot be read as a cost-and-usage export at all (bad header, wrong kind
-// of file, damaged compression) is rejected as a whole, and the rest
-// commits. Errors of the storage itself always end the job.
+// to the dataset's _rejects/ with their original text and the rest
+// commits. An input that cannot be read as a cost-and-usage export at all
+// (an empty file, a bad header, the wrong kind of file) is rejected as a
+// whole, as one reject at its header line. An input that becomes unreadable
+// part way (damaged compression, an unterminated quote at the end) keeps
+// the rows read before the damage, and the rest of it is one reject at the
+// line reached. Errors of the storage itself, and cancellation, always end
+// the job.
 package ingest
