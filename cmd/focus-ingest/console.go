@@ -56,8 +56,8 @@ func (c *console) draw(line string) {
 		fmt.Fprintln(c.w, line)
 		return
 	}
-	if len(line) > c.width-1 {
-		line = line[:c.width-1]
+	if r := []rune(line); len(r) > c.width-1 {
+		line = string(r[:c.width-1])
 	}
 	c.bar = line
 	io.WriteString(c.w, "\r\033[K"+line)
