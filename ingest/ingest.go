@@ -102,6 +102,7 @@ func (s Service) run(ctx context.Context, streams []stream) (Summary, error) {
 	r := &runner{s: s, job: job, sum: Summary{JobID: job.ID(), Inputs: len(streams)}}
 	r.t = tracker{fn: s.Progress, p: Progress{Inputs: len(streams), BytesTotal: totalSize(streams)}}
 	err = r.all(ctx, streams)
+	r.sum.Bytes = r.t.p.BytesRead
 	if err == nil {
 		err = r.commit(ctx)
 	}

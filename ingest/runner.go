@@ -49,7 +49,6 @@ func (r *runner) one(ctx context.Context, st stream) error {
 	rows, err := r.copy(ctx, st, rd)
 	stats := rd.Stats()
 	r.sum.Rounded += stats.Rounded
-	r.sum.Bytes = r.t.p.BytesRead
 	if err != nil {
 		return r.fileError(ctx, st, in, err)
 	}
