@@ -201,8 +201,9 @@ func (c *ingestConfig) validateNumbers() error {
 	if c.batchSize < 1 || c.batchSize > maxBatchSize {
 		return usagef("invalid --batch-size %d: use 1 to %d rows (default %d)", c.batchSize, maxBatchSize, defaultBatchSize)
 	}
-	if err := convert.ValidMoneyScale(int32(c.moneyScale)); err != nil || c.moneyScale > convert.Precision {
-		return usagef("invalid --money-scale %d: use 0 to %d fractional digits (default %d)", c.moneyScale, convert.Precision, convert.DefaultMoneyScale)
+	// 0 is refused: convert and dataset read a zero scale as "the default".
+	if err := convert.ValidMoneyScale(int32(c.moneyScale)); err != nil || c.moneyScale < 1 || c.moneyScale > convert.Precision {
+		return usagef("invalid --money-scale %d: use 1 to %d fractional digits (default %d)", c.moneyScale, convert.Precision, convert.DefaultMoneyScale)
 	}
 	return nil
 }

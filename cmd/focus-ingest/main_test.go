@@ -194,6 +194,7 @@ func TestUsageErrors(t *testing.T) {
 		"batch-size":      append(base, "--batch-size", "0"),
 		"batch-size-text": append(base, "--batch-size", "many"),
 		"money-scale":     append(base, "--money-scale", "39"),
+		"money-scale-0":   append(base, "--money-scale", "0"),
 		"progress":        append(base, "--progress", "sometimes"),
 		"fs":              append(base, "--fs", "ftp"),
 		"positional":      append(base, "extra.csv"),
