@@ -38,7 +38,7 @@ type Service struct {
 	// JobID names the job; empty: one is generated (see NewJobID).
 	JobID string
 	// Progress, when set, is called at most about 10 times a second while
-	// inputs are read, and once at the end of each input.
+	// inputs are read, and always once after the last input.
 	Progress  func(Progress)
 	Allocator memory.Allocator // Arrow buffers; default memory.DefaultAllocator
 	Logger    *slog.Logger     // per-input events; nil: none

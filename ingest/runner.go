@@ -25,7 +25,8 @@ func (r *runner) all(ctx context.Context, streams []stream) error {
 		if err := r.one(ctx, st); err != nil {
 			return err
 		}
-		r.t.report(true)
+		r.t.report(i == len(streams)-1) // the last report always comes
+
 	}
 	return nil
 }
