@@ -70,6 +70,7 @@ type Reader struct {
 	opts    Options
 	sc      *scanner
 	dc      *decompressor
+	ra      *readAhead // nil when input is read in the caller's goroutine
 	schema  *arrow.Schema
 	cols    []outColumn
 	cps     int // field index of ChargePeriodStart
@@ -94,7 +95,16 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		return nil, err
 	}
 	in, dc := decompress(r)
-	rd := &Reader{opts: opts, sc: newScanner(in, opts.Source, opts.MaxRecordSize), dc: dc}
+	rd := &Reader{opts: opts, dc: dc}
+	if useReadAhead {
+		var end func()
+		if dc != nil {
+			end = dc.Close
+		}
+		rd.ra = newReadAhead(in, end)
+		in = rd.ra
+	}
+	rd.sc = newScanner(in, opts.Source, opts.MaxRecordSize)
 	rd.refs.Store(1)
 	names, err := rd.readHeader()
 	if err != nil {
@@ -428,9 +438,12 @@ func (r *Reader) Release() {
 	r.done = true
 }
 
-// closeInput stops the decompressor, if any.
+// closeInput stops the read-ahead goroutine and the decompressor.
 func (r *Reader) closeInput() {
-	if r.dc != nil {
+	switch {
+	case r.ra != nil:
+		r.ra.Close() // its goroutine closes the decompressor
+	case r.dc != nil:
 		r.dc.Close()
 	}
 }

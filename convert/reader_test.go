@@ -307,6 +307,18 @@ func TestReaderRollback(t *testing.T) {
 	}
 }
 
+// TestReaderInline runs the suites again with the input read in the other
+// mode (read-ahead goroutine or inline) than the default.
+func TestReaderInline(t *testing.T) {
+	defer func(v bool) { useReadAhead = v }(useReadAhead)
+	useReadAhead = !useReadAhead
+	for name, fn := range map[string]func(*testing.T){"errors": TestReaderErrors, "reject": TestReaderReject,
+		"rollback": TestReaderRollback, "samples": TestReaderSamples, "compressed": TestCompressedInput,
+		"damage": TestCompressedDamage, "source error": TestCompressedSourceError, "awkward": TestReaderAwkwardInput} {
+		t.Run(name, fn)
+	}
+}
+
 func TestReaderRejectStops(t *testing.T) {
 	stop := errors.New("too many rejects")
 	in := hdr + "2024-01-01,x,{},a\n2024-01-01,1,{},b\n"
@@ -487,19 +499,42 @@ func benchFile(b *testing.B, path string, size int) string {
 func BenchmarkReader(b *testing.B) {
 	for _, sample := range []string{"focus-1.0/focus-1.0_multi-provider_sandbox-anon_1000rows.csv",
 		"focus-1.3/aws_focus-1.3_costandusage_100rows.csv"} {
-		b.Run(strings.SplitN(sample, "/", 2)[0], func(b *testing.B) {
-			path := benchFile(b, "../testdata/focus/"+sample, 50<<20)
-			info, _ := os.Stat(path)
-			b.SetBytes(info.Size())
-			b.ReportAllocs()
-			cpu := cpuTime()
-			for b.Loop() {
-				benchRead(b, path)
+		path := benchFile(b, "../testdata/focus/"+sample, 50<<20)
+		info, _ := os.Stat(path)
+		for _, input := range []string{"csv", "gzip"} {
+			if input == "gzip" {
+				path = gzipFile(b, path)
 			}
-			// CPU time, unlike wall time, means something on a shared machine.
-			b.ReportMetric(float64(info.Size())*float64(b.N)/(cpuTime()-cpu).Seconds()/1e6, "cpu-MB/s")
-		})
+			for _, ahead := range []bool{true, false} {
+				name := fmt.Sprintf("%s/%s/readahead=%v", strings.SplitN(sample, "/", 2)[0], input, ahead)
+				b.Run(name, func(b *testing.B) {
+					defer func(v bool) { useReadAhead = v }(useReadAhead)
+					useReadAhead = ahead
+					b.SetBytes(info.Size())
+					b.ReportAllocs()
+					cpu := cpuTime()
+					for b.Loop() {
+						benchRead(b, path)
+					}
+					// CPU time, unlike wall time, means something on a shared machine.
+					b.ReportMetric(float64(info.Size())*float64(b.N)/(cpuTime()-cpu).Seconds()/1e6, "cpu-MB/s")
+				})
+			}
+		}
 	}
+}
+
+// gzipFile writes a gzip copy of path beside it.
+func gzipFile(b *testing.B, path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := path + ".gz"
+	if err := os.WriteFile(out, gzipBytes(b, string(data)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return out
 }
 
 func benchRead(b *testing.B, path string) {
@@ -508,7 +543,7 @@ func benchRead(b *testing.B, path string) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	rd, err := NewReader(f, Options{Source: path, BatchSize: benchBatch})
+	rd, err := NewReader(f, Options{Source: path})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -528,5 +563,3 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-var benchBatch = 0
