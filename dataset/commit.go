@@ -285,7 +285,7 @@ func (d *Dataset) publish(ctx context.Context, e *entry) error {
 			return fmt.Errorf("delete %s: %w", p, err)
 		}
 	}
-	if err := d.bucket.WriteAll(ctx, publishedKey(e.Seq), []byte(e.Committed.Format(time.RFC3339Nano)), nil); err != nil {
+	if err := put(ctx, d.bucket, publishedKey(e.Seq), []byte(e.Committed.Format(time.RFC3339Nano)), "text/plain"); err != nil {
 		return fmt.Errorf("write published marker %d: %w", e.Seq, err)
 	}
 	if _, err := deletePrefix(ctx, d.bucket, stagingPrefix+e.Job+"/"); err != nil {

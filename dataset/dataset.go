@@ -54,6 +54,12 @@ type Options struct {
 	Allocator memory.Allocator
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+	// LocalDir is the local directory the bucket is rooted at, for a
+	// file:// bucket (storage.LocalDir gives it). When set, commit log
+	// entries are created by hard-linking a temporary file into place,
+	// which is atomic across processes; fileblob's IfNotExist is not.
+	// Leave it empty for object stores, whose conditional create is used.
+	LocalDir string
 }
 
 // ParseCompression returns the Parquet codec named snappy, zstd, gzip, lz4
@@ -104,7 +110,7 @@ func Open(ctx context.Context, b *blob.Bucket, opts Options) (*Dataset, error) {
 	if err := convert.ValidMoneyScale(opts.MoneyScale); err != nil {
 		return nil, fmt.Errorf("open dataset: %w", err)
 	}
-	d := &Dataset{bucket: b, opts: opts, logc: conditionalCreator{}, state: newState()}
+	d := &Dataset{bucket: b, opts: opts, logc: newLogCreator(opts), state: newState()}
 	meta, err := d.loadOrCreateMeta(ctx)
 	if err != nil {
 		return nil, err

@@ -66,7 +66,7 @@ func startLease(ctx context.Context, d *Dataset, job string) (*lease, error) {
 // writeLease stores info.
 func writeLease(ctx context.Context, b *blob.Bucket, info leaseInfo) error {
 	data, _ := json.Marshal(info)
-	return b.WriteAll(ctx, leaseKey(info.Job), data, &blob.WriterOptions{ContentType: "application/json"})
+	return put(ctx, b, leaseKey(info.Job), data, "application/json")
 }
 
 // stop ends the refresh and waits for it.

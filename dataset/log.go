@@ -3,7 +3,6 @@ package dataset
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -53,36 +52,6 @@ func parseSeq(key, prefix string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil
-}
-
-// errExists reports that a conditional create found the key taken.
-var errExists = errors.New("object exists")
-
-// logCreator creates an object only when its key is free, returning
-// errExists otherwise. It is the commit point of the protocol; a later
-// backend-specific implementation can replace the conditional create.
-type logCreator interface {
-	create(ctx context.Context, b *blob.Bucket, key string, data []byte) error
-}
-
-// conditionalCreator uses blob's IfNotExist. fileblob's check is not atomic
-// under concurrent writers (of several processes); within one process the
-// Dataset serialises commits.
-type conditionalCreator struct{}
-
-func (conditionalCreator) create(ctx context.Context, b *blob.Bucket, key string, data []byte) error {
-	ok, err := b.Exists(ctx, key)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return errExists
-	}
-	err = b.WriteAll(ctx, key, data, &blob.WriterOptions{IfNotExist: true, ContentType: "application/json"})
-	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
-		return errExists
-	}
-	return err
 }
 
 // state is the fold of the log up to seq: the live files by path.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -27,17 +28,36 @@ func writerProps(o Options) (*parquet.WriterProperties, pqarrow.ArrowWriterPrope
 	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(o.Allocator))
 }
 
-// sink hands pqarrow a *blob.Writer without its Close: pqarrow closes its
-// sink even when a write fails, which would commit a truncated object.
-// The owner commits the object with commit or drops it with abort.
+// Upload buffers: objects are streamed to the store in parts of
+// uploadBufferSize, at most uploadConcurrency in flight, so a file being
+// written holds about uploadBufferSize*(uploadConcurrency+1) bytes whatever
+// its size (the drivers' defaults reach 40 MiB a file on Azure). 5 MiB is
+// S3's smallest multipart part and a multiple of GCS's 256 KiB chunk unit.
+const (
+	uploadBufferSize  = 5 << 20
+	uploadConcurrency = 2
+)
+
+// sink streams bytes into one object. pqarrow gets it without a Close:
+// pqarrow closes its sink even when a write fails, which would commit a
+// truncated object. The owner commits the object with commit or drops it
+// with abort.
+//
+// The bytes go through a pipe into Bucket.Upload running in a goroutine,
+// not through a blob.Writer: azureblob's Writer.Close panics when the
+// upload behind it fails (a storage outage, say), its Upload path does not.
+// An object only comes into existence when the pipe is closed cleanly;
+// abort cancels the upload's context first, and every driver then drops it.
 //
 // A sink also never reports a write error to pqarrow: a failed write makes
 // pqarrow return early from its row group and file Close, leaking the
 // column writers' buffers. The sink keeps the first error in err, drops
 // later bytes, and the owner checks err after every call.
 type sink struct {
-	w      *blob.Writer
+	pw     *io.PipeWriter
 	cancel context.CancelFunc
+	done   chan struct{} // closed when the upload has returned
+	upErr  error         // the upload's result, set before done closes
 	n      int64
 	err    error
 }
@@ -47,7 +67,7 @@ func (s *sink) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return len(p), nil
 	}
-	n, err := s.w.Write(p)
+	n, err := s.pw.Write(p)
 	s.n += int64(n)
 	if err != nil {
 		s.err = err
@@ -55,32 +75,48 @@ func (s *sink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// newSink opens a blob writer for key whose context can be cancelled.
+// newSink starts the upload of key whose context can be cancelled.
 func newSink(ctx context.Context, b *blob.Bucket, key, contentType string) (*sink, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	w, err := b.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType})
-	if err != nil {
-		cancel()
+	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
-	return &sink{w: w, cancel: cancel}, nil
+	wctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	s := &sink{pw: pw, cancel: cancel, done: make(chan struct{})}
+	opts := &blob.WriterOptions{ContentType: contentType, BufferSize: uploadBufferSize, MaxConcurrency: uploadConcurrency}
+	go func() {
+		defer close(s.done)
+		s.upErr = b.Upload(wctx, key, pr, opts)
+		if s.upErr != nil {
+			pr.CloseWithError(s.upErr) // unblocks a Write waiting on the pipe
+		} else {
+			pr.CloseWithError(errUploadEnded)
+		}
+	}()
+	return s, nil
 }
 
-// commit closes the blob writer, making the object exist, unless a write
-// failed: then the object is dropped and the write error returned.
+// errUploadEnded fails a write after the upload has finished.
+var errUploadEnded = errors.New("upload already finished")
+
+// commit ends the upload, making the object exist, unless a write failed:
+// then the object is dropped and the write error returned.
 func (s *sink) commit() error {
 	if s.err != nil {
 		s.abort()
 		return s.err
 	}
-	defer s.cancel()
-	return s.w.Close()
+	_ = s.pw.Close()
+	<-s.done
+	s.cancel()
+	return s.upErr
 }
 
-// abort cancels the blob writer so that no object is created.
+// abort cancels the upload so that no object is created.
 func (s *sink) abort() {
 	s.cancel()
-	_ = s.w.Close()
+	s.pw.CloseWithError(errAborted)
+	<-s.done
 }
 
 // partFile is one Parquet file being written to staging.
