@@ -73,6 +73,9 @@ func newScanner(src io.Reader, source string, maxRecord int) *scanner {
 // an error; Err tells which. After a recoverable error (Fatal false), Raw is
 // the record's text and Scan may be called again to go on.
 func (s *scanner) Scan() bool {
+	if s.Fatal() {
+		return false
+	}
 	s.perr = nil
 	for {
 		if !s.skipBlank() {
@@ -208,7 +211,11 @@ func (s *scanner) fill() bool {
 		s.pos, s.end = 0, n
 	}
 	if s.end == len(s.buf) {
-		grown := make([]byte, min(2*len(s.buf), s.maxRec+64))
+		size := min(2*len(s.buf), s.maxRec+64)
+		if size <= len(s.buf) { // not reached: Scan stops a record at maxRec
+			size = 2 * len(s.buf)
+		}
+		grown := make([]byte, size)
 		copy(grown, s.buf[:s.end])
 		s.buf = grown
 	}
