@@ -1,9 +1,11 @@
 package convert
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -562,4 +564,59 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/reader")
+
+// TestGolden converts every testdata/reader/*.csv in reject mode, then in
+// fail mode, and compares a text rendering (schema, rows, rejects, error,
+// stats) with the checked-in .golden file beside it; -update rewrites them.
+func TestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/reader/*.csv")
+	if len(files) == 0 {
+		t.Fatal("no golden cases")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			got := renderCase(t, path)
+			golden := strings.TrimSuffix(path, ".csv") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// renderCase converts one golden case and renders the outcome as text.
+func renderCase(t *testing.T, path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	name := filepath.Base(path)
+	opts := Options{Source: name, BatchSize: 2, OnReject: func(r Reject) error {
+		fmt.Fprintf(&b, "reject: %v\n  raw: %q\n", r.Err, r.Raw)
+		return nil
+	}}
+	tb, st, err := readTable(t, bytes.NewReader(data), opts)
+	if len(tb.Names) > 0 {
+		fmt.Fprintf(&b, "columns: %s\n", strings.Join(tb.Names, ", "))
+	}
+	for i, row := range tb.Rows {
+		fmt.Fprintf(&b, "row %d: %q\n", i+1, row)
+	}
+	fmt.Fprintf(&b, "reject mode error: %v\nstats: %+v\n", err, st)
+	_, _, err = readTable(t, bytes.NewReader(data), Options{Source: name})
+	fmt.Fprintf(&b, "fail mode error: %v\n", err)
+	return b.String()
 }
