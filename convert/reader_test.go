@@ -615,7 +615,8 @@ func renderCase(t *testing.T, path string) string {
 	for i, row := range tb.Rows {
 		fmt.Fprintf(&b, "row %d: %q\n", i+1, row)
 	}
-	fmt.Fprintf(&b, "reject mode error: %v\nstats: %+v\n", err, st)
+	fmt.Fprintf(&b, "reject mode error: %v\nstats: rows %d, rejected %d, rounded %d, bytes %d\n",
+		err, st.Rows, st.Rejected, st.Rounded, st.Bytes)
 	_, _, err = readTable(t, bytes.NewReader(data), Options{Source: name})
 	fmt.Fprintf(&b, "fail mode error: %v\n", err)
 	return b.String()
