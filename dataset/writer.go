@@ -84,9 +84,10 @@ func newSink(ctx context.Context, b *blob.Bucket, key, contentType string) (*sin
 	pr, pw := io.Pipe()
 	s := &sink{pw: pw, cancel: cancel, done: make(chan struct{})}
 	opts := &blob.WriterOptions{ContentType: contentType, BufferSize: uploadBufferSize, MaxConcurrency: uploadConcurrency}
+	src := &uploadSource{pr: pr, cancel: cancel}
 	go func() {
 		defer close(s.done)
-		s.upErr = b.Upload(wctx, key, pr, opts)
+		s.upErr = b.Upload(wctx, key, src, opts)
 		if s.upErr != nil {
 			pr.CloseWithError(s.upErr) // unblocks a Write waiting on the pipe
 		} else {
@@ -94,6 +95,44 @@ func newSink(ctx context.Context, b *blob.Bucket, key, contentType string) (*sin
 		}
 	}()
 	return s, nil
+}
+
+// uploadSource is what Bucket.Upload reads: the pipe's bytes. Drivers
+// with their own upload path (azureblob) call Read. The others copy
+// through the blob.Writer, which uses WriteTo: there a failed driver write
+// cancels the upload's context before Upload closes the writer, so the
+// bytes written so far are dropped, not committed (fileblob would rename
+// its partial temporary file into place after a failed write otherwise).
+type uploadSource struct {
+	pr     *io.PipeReader
+	cancel context.CancelFunc
+}
+
+// Read implements io.Reader.
+func (u *uploadSource) Read(p []byte) (int, error) { return u.pr.Read(p) }
+
+// WriteTo implements io.WriterTo.
+func (u *uploadSource) WriteTo(w io.Writer) (int64, error) {
+	buf := make([]byte, 64<<10)
+	var total int64
+	for {
+		n, rerr := u.pr.Read(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				u.cancel()
+				u.pr.CloseWithError(err)
+				return total, err
+			}
+			total += int64(n)
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			u.cancel()
+			return total, rerr
+		}
+	}
 }
 
 // errUploadEnded fails a write after the upload has finished.
