@@ -42,6 +42,7 @@ type Stats struct {
 	Rows     int64 // rows delivered in batches
 	Rejected int64 // rows handed to OnReject
 	Rounded  int64 // decimal values rounded half to even past their scale
+	Inexact  int64 // binary floats whose exact value differs from their shortest decimal (Parquet)
 	Bytes    int64 // decompressed input bytes consumed
 }
 
