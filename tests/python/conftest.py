@@ -37,8 +37,8 @@ def focus_bin() -> Path:
 @pytest.fixture
 def cli(focus_bin):
     """cli(*args) runs the binary and returns a Run (exit code, stdout, stderr)."""
-    def _run(*args, timeout=300) -> Run:
-        return run_bin(focus_bin, *args, timeout=timeout)
+    def _run(*args, timeout=300, cwd=None) -> Run:
+        return run_bin(focus_bin, *args, timeout=timeout, cwd=cwd)
     return _run
 
 

@@ -57,6 +57,7 @@ TS_RE = re.compile(
     r"(?:(Z|z)|([+-])(\d{2}):(\d{2}))?\Z"
 )
 _CTX = Context(prec=2000, rounding=ROUND_HALF_EVEN)
+csv.field_size_limit(2**31 - 1)  # exports may carry long fields (big Tags objects)
 UTC = dt.timezone.utc
 
 
@@ -510,10 +511,16 @@ class Run:
                 f"--- stdout\n{self.stdout[-2000:]}\n--- stderr\n{self.stderr[-3000:]}")
 
 
-def run_bin(binary, *args, timeout=300) -> Run:
+def child_env() -> dict:
+    """The caller's environment without FOCUS_INGEST_* settings (each flag has one): hermetic runs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOCUS_INGEST_")}
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def run_bin(binary, *args, timeout=300, cwd=None) -> Run:
     argv = [str(binary), *map(str, args)]
-    p = subprocess.run(argv, capture_output=True, timeout=timeout,
-                       env={**os.environ, "NO_COLOR": "1"})
+    p = subprocess.run(argv, capture_output=True, timeout=timeout, env=child_env(), cwd=cwd)
     return Run(argv, p.returncode,
                p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
 

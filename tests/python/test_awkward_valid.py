@@ -154,6 +154,7 @@ MONEY_CASES = [
     ("0" * 43 + "1.5", "1.5"), ("-" + "0" * 10 + "999999.5", "-999999.5"), ("0e50", "0"), ("-0.0", "0"),
     ("1e-0003", "0.001"), ("-0e-40", "0"), ("0.000000000000000000000000000000000000000001e42", "1"),
     ("99999900000000000000000000000000000000e-32", "999999"),
+    (f"0.{Z31}25" + "0" * 300 + "1", f"0.{Z31}3"), ("1e-400", "0"), ("-1e-400", "0"), ("0.1e1", "1"),
 ]
 Z17 = "0" * 17
 QTY_CASES = [
@@ -373,7 +374,8 @@ def test_more_rows_than_one_default_batch(tmp_path, ingest, out_dir):
 
 
 @pytest.mark.parametrize("scale,cases", [
-    (0, [("2.5", "2"), ("3.5", "4"), ("-2.5", "-2"), ("1e37", "1" + "0" * 37), ("0.49", "0")]),
+    (1, [("0.25", "0.2"), ("0.35", "0.4"), ("-0.25", "-0.2"), ("1e36", "1" + "0" * 36), ("0.049", "0"),
+         ("9" * 37 + ".94", "9" * 37 + ".9")]),
     (38, [("0.5", "0.5"), ("-0." + "9" * 38, "-0." + "9" * 38), ("1e-39", "0"), ("25e-39", "0." + "0" * 37 + "2")]),
 ])
 def test_money_scale_extremes(scale, cases, tmp_path, ingest, out_dir):
@@ -393,3 +395,31 @@ def test_money_scale_extremes(scale, cases, tmp_path, ingest, out_dir):
     got = rows_by(out_dir)
     for i, (text, want) in enumerate(cases):
         assert got[f"name {i}"]["BilledCost"] == Decimal(want), text
+
+
+def test_money_scale_zero_exact_or_refused(tmp_path, ingest, out_dir):
+    """Scale 0 (whole units) either converts exactly at scale 0 or is refused as a usage error;
+    it never silently falls back to another scale."""
+    lines = [line_of(dict(good_cells(i), BilledCost=t, EffectiveCost=t, ListUnitPrice="0"))
+             for i, t in enumerate(["2.5", "3.5", "-2.5", "1e37"])]
+    src = write_csv(tmp_path / "scale0.csv", lines)
+    r = ingest(src, out_dir, "--money-scale", "0")
+    assert_no_crash(r)
+    if r.code == 2:
+        assert "money-scale" in r.stderr, str(r)
+        assert not parquet_files(out_dir)
+        return
+    assert r.code == 0, str(r)
+    exp = expected_from_csv(src, money_scale=0)
+    assert_dataset(out_dir, exp, money_scale=0)
+    assert [rows_by(out_dir)[f"name {i}"]["BilledCost"] for i in range(4)] == \
+        [Decimal(2), Decimal(4), Decimal(-2), Decimal(10) ** 37]
+
+
+def test_long_fields_and_escaped_quotes(tmp_path, ingest, out_dir):
+    big = "x" * 300_000
+    tags = "{" + ",".join(f'"k{i}":"{"v" * 50}{i}"' for i in range(2000)) + "}"
+    rows = [dict(good_cells(0), ResourceName=big), dict(good_cells(1), Tags=tags),
+            dict(good_cells(2), x_Team='"'), dict(good_cells(3), x_Team='""quoted""')]
+    src = write_csv(tmp_path / "long.csv", [line_of(c) for c in rows])
+    convert_ok(ingest, src, out_dir)

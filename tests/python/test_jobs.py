@@ -19,7 +19,7 @@ import pytest
 
 from conftest import SAMPLES
 from focus_helpers import (
-    Expected, assert_dataset, assert_no_crash, assert_summary, duck_count, expected_from_csv,
+    child_env, Expected, assert_dataset, assert_no_crash, assert_summary, duck_count, expected_from_csv,
     file_url, merge, parquet_files, read_costs_pyarrow, read_records,
 )
 from synth import BASE_HEADER, good_cells, line_of, write_csv
@@ -307,7 +307,8 @@ def _big_csv(path, n, day0=1, res="k"):
 def test_killed_job_leaves_nothing_visible(tmp_path, focus_bin, ingest, out_dir):
     big = _big_csv(tmp_path / "big.csv", 400_000)
     p = subprocess.Popen([str(focus_bin), "--input", str(big), "--output", file_url(out_dir),
-                          "--progress", "never"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          "--progress", "never"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=child_env())
     time.sleep(0.4)
     if p.poll() is not None:
         pytest.skip("the job finished before it could be killed")
@@ -328,7 +329,8 @@ def test_concurrent_jobs_all_commit(tmp_path, focus_bin, out_dir):
     """Jobs committing at once into one dataset, on overlapping days: no commit is lost."""
     srcs = [_big_csv(tmp_path / f"c{k}.csv", 2_000, day0=1 + k, res=f"c{k}") for k in range(4)]
     procs = [subprocess.Popen([str(focus_bin), "--input", str(x), "--output", file_url(out_dir),
-                               "--progress", "never"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               "--progress", "never"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=child_env())
              for x in srcs]
     for p in procs:
         _, err = p.communicate(timeout=300)
@@ -353,3 +355,52 @@ def test_quarantine_every_row_bad(tmp_path, ingest, out_dir):
     assert r.summary()["rejected"] == 3 and r.summary()["rows"]["costs_raw"] == 0
     assert duck_count(out_dir) == 0
     assert sorted(int(_pick(x, "line")) for x in _reject_records(out_dir)[1]) == [2, 3, 4]
+
+
+def test_quarantined_multiline_record_keeps_its_original_text(tmp_path, ingest, out_dir):
+    bad = dict(good_cells(7), ResourceName="two\nlines", BilledCost="1.2.3")
+    lines = _rows(0, 2) + [line_of(bad)] + _rows(2, 2)
+    src = write_csv(tmp_path / "mlq.csv", lines)
+    r = ingest(src, out_dir, "--on-error", "quarantine")
+    assert_no_crash(r)
+    assert r.code == 3, str(r)
+    assert_dataset(out_dir, expected_from_csv(src, skip_lines={4}))
+    _, recs = _reject_records(out_dir)
+    assert len(recs) == 1 and int(_pick(recs[0], "line")) == 4, recs
+    raw = _pick(recs[0], "raw", "text", "record", "raw_text", "original")
+    assert raw.rstrip("\r\n") == line_of(bad), recs
+
+
+def test_same_file_by_relative_path_absolute_path_and_url_is_one_source(tmp_path, cli, out_dir):
+    """The default source key is the input's URL: one file named three ways is one source."""
+    src = write_csv(tmp_path / "a.csv", _rows(0, 6))
+    for spelling in ("a.csv", str(src), file_url(src), "./a.csv"):
+        r = cli("--input", spelling, "--output", "lake", "--progress", "never", cwd=tmp_path)
+        _ok(r)
+    assert_dataset(out_dir, expected_from_csv(src))
+
+
+def test_header_only_redelivery_removes_the_source_rows(tmp_path, ingest, out_dir):
+    keep = write_csv(tmp_path / "keep.csv", _rows(100, 5))
+    src = write_csv(tmp_path / "period.csv", _rows(0, 10))
+    _ok(ingest(keep, out_dir))
+    _ok(ingest(src, out_dir))
+    write_csv(src, [])  # the provider re-delivers the period with no charges left
+    _ok(ingest(src, out_dir))
+    assert_dataset(out_dir, expected_from_csv(keep))
+
+
+def test_progress_always_keeps_stdout_json_clean(tmp_path, cli, out_dir):
+    src = write_csv(tmp_path / "p.csv", _rows(0, 50))
+    r = _ok(cli("--input", str(src), "--output", file_url(out_dir), "--progress", "always", "--json"))
+    assert_summary(r.summary(), expected_from_csv(src))
+
+
+def test_output_that_is_a_file_is_an_error(tmp_path, ingest):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    src = write_csv(tmp_path / "ok.csv", _rows(0, 3))
+    r = ingest(src, blocker)
+    assert_no_crash(r)
+    assert r.code in (1, 2), str(r)
+    assert blocker.read_text() == "x"

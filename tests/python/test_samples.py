@@ -65,9 +65,12 @@ def test_all_samples_in_one_dataset_via_double_star_glob(ingest, out_dir, tmp_pa
     assert_summary(r.summary(), exp)
 
 
-def test_small_batches_give_the_same_dataset(ingest, out_dir):
-    sample = SAMPLES / "focus-1.0" / "focus-1.0_multi-provider_sandbox-anon_1000rows.csv"
-    r = ingest(sample.resolve(), out_dir, "--batch-size", "7")
+@pytest.mark.parametrize("sample,batch", [
+    (SAMPLES / "focus-1.3" / "aws_focus-1.3_costandusage_100rows.csv", 7),
+    (SAMPLES / "focus-1.0" / "focus-1.0_multi-provider_sandbox-anon_1000rows.csv", 333),
+], ids=["1.3-aws-by-7", "1.0-by-333"])
+def test_small_batches_give_the_same_dataset(sample, batch, ingest, out_dir):
+    r = ingest(sample.resolve(), out_dir, "--batch-size", str(batch))
     assert r.code == 0, str(r)
     assert_dataset(out_dir, expected_from_csv(sample))
 
