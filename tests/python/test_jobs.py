@@ -404,3 +404,42 @@ def test_output_that_is_a_file_is_an_error(tmp_path, ingest):
     assert_no_crash(r)
     assert r.code in (1, 2), str(r)
     assert blocker.read_text() == "x"
+
+
+def test_tags_index_follows_the_live_rows_of_every_source(tmp_path, ingest, out_dir):
+    """A tag pair shared by two sources on one day survives while either source still has it."""
+    shared = dict(ChargePeriodStart="2024-09-20T10:00:00Z", ChargePeriodEnd="2024-09-20T11:00:00Z",
+                  ResourceId="res-shared", Tags='{"env":"prod"}')
+    a = write_csv(tmp_path / "a.csv", _rows(0, 3, **shared))
+    b = write_csv(tmp_path / "b.csv", _rows(10, 2, **shared))
+    _ok(ingest(a, out_dir))
+    _ok(ingest(b, out_dir))
+    assert_dataset(out_dir, merge(expected_from_csv(a), expected_from_csv(b)))
+    write_csv(a, [])                                   # a is re-delivered empty
+    _ok(ingest(a, out_dir))
+    assert_dataset(out_dir, expected_from_csv(b))      # the pair is still there, through b
+    write_csv(b, _rows(10, 2, **dict(shared, Tags='{"env":"dev"}')))
+    _ok(ingest(b, out_dir))
+    assert_dataset(out_dir, expected_from_csv(b))      # now only env=dev
+
+
+def test_human_summary_without_json(tmp_path, cli, out_dir):
+    src = write_csv(tmp_path / "h.csv", _rows(0, 1234))
+    exp = expected_from_csv(src)
+    r = _ok(cli("--input", str(src), "--output", file_url(out_dir), "--progress", "never", "--fs", "local"))
+    text = r.stdout + r.stderr
+    for word in ("costs_raw", "tags_index", "rejected", "rounded"):
+        assert word in text, f"summary lacks {word!r}\n{r}"
+    assert re.search(r"\b1,?234\b", text), f"summary lacks the row count\n{r}"
+    assert re.search(rf"\b{len(exp.tag_index())}\b", text.replace(",", "")), f"no tags_index count\n{r}"
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(r.stdout)  # without --json the summary is for people
+
+
+def test_log_file_names_the_job(tmp_path, ingest, out_dir):
+    logs = tmp_path / "logs"
+    src = write_csv(tmp_path / "ok.csv", _rows(0, 5))
+    r = _ok(ingest(src, out_dir, "--log-dir", str(logs)))
+    job = r.summary()["job_id"]
+    text = "".join(f.read_text() for f in logs.rglob("*") if f.is_file())
+    assert job in text, f"job {job} not in the log files"
