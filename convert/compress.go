@@ -101,7 +101,10 @@ func decompress(r io.Reader) (out io.Reader, d *decompressor) {
 	case bytes.HasPrefix(head, zstdMagic) || isSkippableFrame(head):
 		d = &decompressor{format: "zstd", src: src}
 		d.open = func(r io.Reader) (io.Reader, error) {
-			z, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(MaxZstdWindow))
+			// One decoder, synchronous: the async stream decoder may report a
+			// truncation before handing over the blocks decoded before it,
+			// which would place the error at line 1.
+			z, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(MaxZstdWindow), zstd.WithDecoderConcurrency(1))
 			if err != nil {
 				return nil, err
 			}
