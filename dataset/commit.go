@@ -242,23 +242,47 @@ func (j *Job) writeTags(ctx context.Context, e *entry, day int32, set map[tagRow
 }
 
 // publishPending publishes every committed entry without a published
-// marker, in sequence order. Callers hold d.mu.
+// marker, in sequence order. Markers are listed when many entries are
+// unknown, else probed one by one. Callers hold d.mu.
 func (d *Dataset) publishPending(ctx context.Context) (int, error) {
-	done, err := listSeqs(ctx, d.bucket, publishedPrefix)
-	if err != nil {
-		return 0, fmt.Errorf("list published markers: %w", err)
+	st := d.state
+	var done []int64
+	if st.seq-st.pubUpTo > 8 {
+		var err error
+		if done, err = listSeqs(ctx, d.bucket, publishedPrefix); err != nil {
+			return 0, fmt.Errorf("list published markers: %w", err)
+		}
 	}
 	n := 0
-	for seq := int64(1); seq <= d.state.seq; seq++ {
-		if _, ok := slices.BinarySearch(done, seq); ok {
-			continue
-		}
-		if err := d.publish(ctx, d.state.entries[seq]); err != nil {
+	for seq := st.pubUpTo + 1; seq <= st.seq; seq++ {
+		published, err := d.isPublished(ctx, seq, done)
+		if err != nil {
 			return n, err
 		}
-		n++
+		if !published {
+			if err := d.publish(ctx, st.entries[seq]); err != nil {
+				return n, err
+			}
+			n++
+		}
+		st.pubUpTo = seq
+		delete(st.entries, seq)
 	}
 	return n, nil
+}
+
+// isPublished reports whether entry seq has its marker: from the listed
+// markers when given, else by asking the bucket.
+func (d *Dataset) isPublished(ctx context.Context, seq int64, listed []int64) (bool, error) {
+	if listed != nil {
+		_, ok := slices.BinarySearch(listed, seq)
+		return ok, nil
+	}
+	ok, err := d.bucket.Exists(ctx, publishedKey(seq))
+	if err != nil {
+		return false, fmt.Errorf("check published marker %d: %w", seq, err)
+	}
+	return ok, nil
 }
 
 // publish copies e's staged files into place, deletes its removed files,

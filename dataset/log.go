@@ -60,6 +60,8 @@ type state struct {
 	files   map[string]FileInfo
 	entries map[int64]*entry // entries not yet known to be published
 	jobs    map[string]int64 // committed job id → seq
+	listed  bool             // the log was listed once
+	pubUpTo int64            // entries up to this one are known published
 }
 
 func newState() *state {
@@ -79,25 +81,43 @@ func (s *state) apply(e *entry) {
 	s.entries[e.Seq] = e
 }
 
-// refresh reads log entries newer than the cached state. Callers hold d.mu.
+// refresh reads log entries newer than the cached state. The first call
+// lists the log; later ones probe the next sequence numbers, so a refresh
+// with nothing new costs one request. Callers hold d.mu.
 func (d *Dataset) refresh(ctx context.Context) error {
-	seqs, err := listSeqs(ctx, d.bucket, logPrefix)
-	if err != nil {
-		return fmt.Errorf("list commit log: %w", err)
+	if !d.state.listed {
+		seqs, err := listSeqs(ctx, d.bucket, logPrefix)
+		if err != nil {
+			return fmt.Errorf("list commit log: %w", err)
+		}
+		for _, seq := range seqs {
+			if seq != d.state.seq+1 {
+				return fmt.Errorf("read commit log: entry %d follows %d (gap in the log)", seq, d.state.seq)
+			}
+			if err := d.applyEntry(ctx, seq); err != nil {
+				return err
+			}
+		}
+		d.state.listed = true
 	}
-	for _, seq := range seqs {
-		if seq <= d.state.seq {
-			continue
+	for {
+		err := d.applyEntry(ctx, d.state.seq+1)
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return nil
 		}
-		if seq != d.state.seq+1 {
-			return fmt.Errorf("read commit log: entry %d follows %d (gap in the log)", seq, d.state.seq)
-		}
-		e, err := d.readEntry(ctx, seq)
 		if err != nil {
 			return err
 		}
-		d.state.apply(e)
 	}
+}
+
+// applyEntry reads entry seq and folds it into the state.
+func (d *Dataset) applyEntry(ctx context.Context, seq int64) error {
+	e, err := d.readEntry(ctx, seq)
+	if err != nil {
+		return err
+	}
+	d.state.apply(e)
 	return nil
 }
 
