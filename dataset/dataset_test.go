@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 	"gocloud.dev/blob"
+
+	"github.com/focus-ingest/focus-ingest/convert"
 )
 
 var rowsA = []row{
@@ -382,6 +385,37 @@ func sameFields(a, b *arrow.Schema) bool {
 		}
 	}
 	return true
+}
+
+func TestWriteRefusesBadInput(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *blob.Bucket, mem memory.Allocator) {
+		ctx := context.Background()
+		d := mustOpen(t, b, testOptions(mem))
+		j, _ := d.Begin(ctx, JobOptions{})
+		defer j.Abort(ctx)
+		rec := batch(t, mem, false, rowsA)
+		defer rec.Release()
+		if err := j.Write(ctx, "", rec); err == nil {
+			t.Error("empty source accepted")
+		}
+		noTS := rec.NewSlice(0, 1)
+		defer noTS.Release()
+		bad := array.NewRecordBatch(arrow.NewSchema(testSchema(false).Fields()[1:], nil), noTS.Columns()[1:], 1)
+		defer bad.Release()
+		if err := j.Write(ctx, "a.csv", bad); err == nil || !strings.Contains(err.Error(), "ChargePeriodStart") {
+			t.Errorf("record without ChargePeriodStart: %v", err)
+		}
+		tb := array.NewTimestampBuilder(mem, convert.TimestampType.(*arrow.TimestampType))
+		tb.AppendNull()
+		nullTS := tb.NewArray()
+		tb.Release()
+		defer nullTS.Release()
+		withNull := array.NewRecordBatch(testSchema(false), append([]arrow.Array{nullTS}, noTS.Columns()[1:]...), 1)
+		defer withNull.Release()
+		if err := j.Write(ctx, "a.csv", withNull); err == nil || !strings.Contains(err.Error(), "null") {
+			t.Errorf("null ChargePeriodStart: %v", err)
+		}
+	})
 }
 
 var errCrash = errors.New("simulated crash")

@@ -144,8 +144,14 @@ func (j *Job) Write(ctx context.Context, source string, rec arrow.RecordBatch) e
 	if err := j.usable(); err != nil {
 		return fmt.Errorf("write %s: %w", source, err)
 	}
+	if source == "" {
+		return errors.New("write rows: empty source name")
+	}
 	if err := j.d.checkSchema(rec.Schema()); err != nil {
 		return fmt.Errorf("write %s: %w", source, err)
+	}
+	if n := rec.Column(rec.Schema().FieldIndices(convert.ColChargePeriodStart)[0]).NullN(); n > 0 {
+		return fmt.Errorf("write %s: %d rows have a null %s", source, n, convert.ColChargePeriodStart)
 	}
 	j.sources[source] = true
 	if rec.NumRows() == 0 {
