@@ -57,6 +57,7 @@ type stream struct {
 	name   string // name in errors and progress (the URL)
 	size   int64  // bytes, -1 when unknown
 	open   func(context.Context) (io.ReadCloser, error)
+	input  *storage.Input // the object, for random access (Parquet); nil for a pushed stream
 }
 
 // Ingest runs one job over inputs: every input is converted into the same
@@ -67,7 +68,7 @@ func (s Service) Ingest(ctx context.Context, inputs []storage.Input) (Summary, e
 	}
 	streams := make([]stream, len(inputs))
 	for i, in := range inputs {
-		streams[i] = stream{source: s.sourceOf(in.URL), name: in.URL, size: in.Size, open: in.NewReader}
+		streams[i] = stream{source: s.sourceOf(in.URL), name: in.URL, size: in.Size, open: in.NewReader, input: &inputs[i]}
 	}
 	return s.run(ctx, streams)
 }

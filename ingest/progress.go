@@ -56,3 +56,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.t.report(false)
 	return n, err
 }
+
+// failed returns the read error of the source, if any.
+func (c *countingReader) failed() error { return c.err }

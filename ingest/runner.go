@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/focus-ingest/focus-ingest/convert"
 	"github.com/focus-ingest/focus-ingest/dataset"
@@ -31,10 +35,15 @@ func (r *runner) all(ctx context.Context, streams []stream) error {
 	return nil
 }
 
-// one converts one stream into the job.
+// one converts one stream into the job. A Parquet input (a name ending in
+// .parquet, or content starting with PAR1) goes through
+// convert.ParquetReader, anything else through convert.Reader.
 func (r *runner) one(ctx context.Context, st stream) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if st.input != nil && parquetName(st.name) {
+		return r.oneParquet(ctx, st, nil)
 	}
 	rc, err := st.open(ctx)
 	if err != nil {
@@ -42,19 +51,46 @@ func (r *runner) one(ctx context.Context, st stream) error {
 	}
 	defer rc.Close()
 	in := &countingReader{r: rc, t: &r.t}
-	rd, err := convert.NewReader(in, r.readerOptions(ctx, st))
+	head, err := sniff(in)
+	if err != nil {
+		return err
+	}
+	if string(head) == convert.ParquetMagic {
+		return r.oneParquet(ctx, st, io.MultiReader(bytes.NewReader(head), in))
+	}
+	rd, err := convert.NewReader(io.MultiReader(bytes.NewReader(head), in), r.readerOptions(ctx, st))
 	if err != nil {
 		return r.fileError(ctx, st, in, err)
 	}
+	return r.convert(ctx, st, rd, in)
+}
+
+// convert copies the batches of rd into the job and counts its stats; src
+// tells a storage failure from bad data.
+func (r *runner) convert(ctx context.Context, st stream, rd batchReader, src failer) error {
 	defer rd.Release()
 	rows, err := r.copy(ctx, st, rd)
 	stats := rd.Stats()
 	r.sum.Rounded += stats.Rounded
+	r.sum.Inexact += stats.Inexact
 	if err != nil {
-		return r.fileError(ctx, st, in, err)
+		return r.fileError(ctx, st, src, err)
 	}
-	r.log(ctx, "input converted", "input", st.name, "rows", rows, "rejected", stats.Rejected, "rounded", stats.Rounded)
+	r.log(ctx, "input converted", "input", st.name, "rows", rows, "rejected", stats.Rejected,
+		"rounded", stats.Rounded, "inexact", stats.Inexact)
 	return nil
+}
+
+// batchReader is what convert.Reader and convert.ParquetReader share.
+type batchReader interface {
+	array.RecordReader
+	Err() error
+	Stats() convert.Stats
+}
+
+// failer remembers the error of the storage an input is read from.
+type failer interface {
+	failed() error
 }
 
 // readerOptions configures the converter of one stream.
@@ -72,7 +108,7 @@ func (r *runner) readerOptions(ctx context.Context, st stream) convert.Options {
 }
 
 // copy writes every batch of rd to the job and returns the rows written.
-func (r *runner) copy(ctx context.Context, st stream, rd *convert.Reader) (int64, error) {
+func (r *runner) copy(ctx context.Context, st stream, rd batchReader) (int64, error) {
 	var rows int64
 	for rd.Next() {
 		if err := ctx.Err(); err != nil {
@@ -93,9 +129,9 @@ func (r *runner) copy(ctx context.Context, st stream, rd *convert.Reader) (int64
 // mode a data error that ends the read (a bad header, the wrong kind of
 // file, damaged compression) rejects the rest of the input and the job
 // goes on; anything else, and every storage error, fails the job.
-func (r *runner) fileError(ctx context.Context, st stream, in *countingReader, err error) error {
+func (r *runner) fileError(ctx context.Context, st stream, src failer, err error) error {
 	var pe *convert.ParseError
-	if r.s.OnError != Quarantine || in.err != nil || ctx.Err() != nil || !errors.As(err, &pe) {
+	if r.s.OnError != Quarantine || src.failed() != nil || ctx.Err() != nil || !errors.As(err, &pe) {
 		return err
 	}
 	r.log(ctx, "input quarantined", "input", st.name, "error", err.Error())

@@ -13,7 +13,7 @@ const (
 
 // Summary reports a finished job. Its JSON form is the design's summary
 // object ({"job_id", "status", "rows", "partitions", "rejected",
-// "rounded"}) plus inputs, bytes, elapsed_seconds, rows_per_second, seq
+// "rounded"}) plus inexact, inputs, bytes, elapsed_seconds, rows_per_second, seq
 // and, for a failed job, error.
 type Summary struct {
 	JobID      string           `json:"job_id"`
@@ -22,6 +22,7 @@ type Summary struct {
 	Partitions []string         `json:"partitions"` // partitions the job wrote, as the dataset names them
 	Rejected   int64            `json:"rejected"`   // rows (or whole inputs) quarantined
 	Rounded    int64            `json:"rounded"`    // values rounded half to even past their scale
+	Inexact    int64            `json:"inexact"`    // binary floats (Parquet) whose exact value differs from their shortest decimal
 	Inputs     int              `json:"inputs"`     // input objects read
 	Bytes      int64            `json:"bytes"`      // input bytes read, as stored (compressed)
 	Seq        int64            `json:"seq,omitempty"`

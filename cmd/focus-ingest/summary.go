@@ -25,6 +25,9 @@ func (a *app) printSummary(cfg *ingestConfig, s ingest.Summary) {
 	fmt.Fprintf(w, "  partitions\t%s\n", partitionsText(s.Partitions))
 	fmt.Fprintf(w, "  rejected\t%s%s\n", itoa(s.Rejected), rejectedHint(cfg, s))
 	fmt.Fprintf(w, "  rounded\t%s values\n", itoa(s.Rounded))
+	if s.Inexact > 0 {
+		fmt.Fprintf(w, "  inexact\t%s binary floats not holding their decimal (converted exactly from the stored value)\n", itoa(s.Inexact))
+	}
 	fmt.Fprintf(w, "  inputs\t%d (%s)\n", s.Inputs, bytesText(s.Bytes))
 	fmt.Fprintf(w, "  elapsed\t%s (%s rows/s)\n", s.Elapsed.Round(time.Millisecond), itoa(int64(s.RowsPerSec)))
 	w.Flush()
