@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import random
+import shutil
+import subprocess
 from decimal import Decimal
 
 import pytest
@@ -423,3 +425,23 @@ def test_long_fields_and_escaped_quotes(tmp_path, ingest, out_dir):
             dict(good_cells(2), x_Team='"'), dict(good_cells(3), x_Team='""quoted""')]
     src = write_csv(tmp_path / "long.csv", [line_of(c) for c in rows])
     convert_ok(ingest, src, out_dir)
+
+
+@pytest.mark.skipif(shutil.which("zstd") is None, reason="needs the zstd command to make the input")
+@pytest.mark.parametrize("name", ["export.csv.zst", "export.csv"])
+def test_zstd_input_detected_by_magic(name, tmp_path, ingest, out_dir):
+    plain = write_csv(tmp_path / "plain.csv", [line_of(good_cells(i)) for i in range(300)])
+    src = tmp_path / name
+    src.write_bytes(subprocess.run(["zstd", "-q", "-c", str(plain)], check=True, capture_output=True).stdout)
+    exp = expected_from_csv(plain)
+    r = ingest(src, out_dir)
+    assert_no_crash(r)
+    assert r.code == 0, str(r)
+    assert_dataset(out_dir, exp)
+
+
+def test_header_without_newline(tmp_path, ingest, out_dir):
+    src = tmp_path / "h.csv"
+    src.write_text(",".join(BASE_HEADER))
+    exp = convert_ok(ingest, src, out_dir)
+    assert exp.rows == []

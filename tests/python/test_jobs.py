@@ -443,3 +443,23 @@ def test_log_file_names_the_job(tmp_path, ingest, out_dir):
     job = r.summary()["job_id"]
     text = "".join(f.read_text() for f in logs.rglob("*") if f.is_file())
     assert job in text, f"job {job} not in the log files"
+
+
+def test_quarantined_invalid_utf8_row_keeps_rejects_readable(tmp_path, ingest, out_dir):
+    lines = _rows(0, 3) + [line_of(dict(good_cells(9), ResourceName="bad\x00name"))] + _rows(3, 2)
+    src = write_csv(tmp_path / "u.csv", lines)
+    src.write_bytes(src.read_bytes().replace(b"\x00", b"\xff"))
+    r = ingest(src, out_dir, "--on-error", "quarantine")
+    assert_no_crash(r)
+    assert r.code == 3, str(r)
+    assert_dataset(out_dir, _expected_without(src, 5))
+    _, recs = _reject_records(out_dir)  # every line is JSON
+    assert [int(_pick(x, "line")) for x in recs] == [5], recs
+
+
+def _expected_without(src, line):
+    """Expectation for a file whose line `line` is not UTF-8: read the other lines only."""
+    data = src.read_bytes().split(b"\n")
+    clean = src.with_name(src.stem + "-clean.csv")
+    clean.write_bytes(b"\n".join(l for i, l in enumerate(data, 1) if i != line))
+    return expected_from_csv(clean)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -305,3 +307,32 @@ def test_missing_input_file(tmp_path, ingest, out_dir):
     assert r.code in (1, 2), str(r)
     assert "does-not-exist.csv" in r.stderr, str(r)
     assert_nothing_committed(out_dir)
+
+
+def test_bad_row_inside_gzip_is_located(tmp_path, ingest, out_dir):
+    plain, line = file_with_bad_row(tmp_path / "p.csv", "BilledCost", "1.5.5", good_before=2000)
+    src = tmp_path / "bad.csv.gz"
+    src.write_bytes(gzip.compress(plain.read_bytes()))
+    r = ingest(src, out_dir)
+    _fails(r, out_dir)
+    assert_located(r, src, line, col("BilledCost"), "BilledCost", "1.5.5")
+
+
+@pytest.mark.skipif(shutil.which("zstd") is None, reason="needs the zstd command to make the input")
+def test_truncated_zstd(tmp_path, ingest, out_dir):
+    plain = write_csv(tmp_path / "p.csv", [line_of(good_cells(i)) for i in range(3000)])
+    full = subprocess.run(["zstd", "-q", "-c", str(plain)], check=True, capture_output=True).stdout
+    src = tmp_path / "cut.csv.zst"
+    src.write_bytes(full[: len(full) * 6 // 10])
+    r = ingest(src, out_dir)
+    _fails(r, out_dir)
+    assert re.search(rf"(?m)^focus-ingest: {source_alternatives(src)}\S*: .*", r.stderr), str(r)
+
+
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbf", gzip.compress(b""), b"\n\n"], ids=["bom-only", "gzip-of-nothing", "blank-lines"])
+def test_file_without_header(content, tmp_path, ingest, out_dir):
+    src = tmp_path / "nohead.csv"
+    src.write_bytes(content)
+    r = ingest(src, out_dir)
+    _fails(r, out_dir)
+    assert re.search(rf"(?m)^focus-ingest: {source_alternatives(src)}\S*: \S", r.stderr), str(r)
