@@ -57,6 +57,10 @@
 // field, text after a closing quote) is recoverable: the record is taken to
 // end at the end of that physical line.
 //
+// NewParquetReader reads a FOCUS export stored as Parquet into the same
+// batches (same Options, typing, null and error rules), row numbers standing
+// for the lines of its CSV twin.
+//
 // # Partitions and tags
 //
 // DayOf and Days give the partition day of rows (the UTC date of
