@@ -51,10 +51,10 @@ _CANON = {n.lower(): n for n in MONEY | QUANTITY | TIMESTAMP | TAGS | {"Resource
 
 # Exact number grammar: optional '-', digits, optional '.' digits, optional exponent.
 NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
-# Accepted timestamps: date, 'T' or ' ', hh:mm[:ss[.fraction]], optional Z or +hh:mm / -hh:mm.
+# Accepted timestamps (DESIGN.md): date, 'T' or ' ', hh:mm[:ss[.fraction]], optional Z or ±hh:mm.
 TS_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-    r"(?:(Z|z)|([+-])(\d{2}):(\d{2}))?\Z"
+    r"(?:(Z)|([+-])(\d{2}):(\d{2}))?\Z"
 )
 _CTX = Context(prec=2000, rounding=ROUND_HALF_EVEN)
 csv.field_size_limit(2**31 - 1)  # exports may carry long fields (big Tags objects)
@@ -104,7 +104,8 @@ def parse_ts(text: str) -> dt.datetime:
     if not m:
         raise Invalid(f"timestamp: {text!r}")
     y, mo, d, h, mi, s, frac, z, sign, oh, om = m.groups()
-    if int(h) > 23 or int(mi) > 59 or (s is not None and int(s) > 59):
+    if int(h) > 23 or int(mi) > 59 or (s is not None and int(s) > 59) or \
+            (sign and (int(oh) > 23 or int(om) > 59)):
         raise Invalid(f"timestamp: {text!r}")
     us = int((frac or "").ljust(6, "0")[:6]) if frac else 0  # floor past microseconds
     if sign:
