@@ -116,6 +116,20 @@ func checkParquet(t *testing.T, b *blob.Bucket, key string) {
 	if !ok || !ts.IsAdjustedToUTC() || ts.TimeUnit() != schema.TimeUnitMicros {
 		t.Errorf("ChargePeriodStart logical type %v, want timestamp(us, UTC)", md.Schema.Column(0).LogicalType())
 	}
+	money, err := md.RowGroup(0).ColumnChunk(md.Schema.ColumnIndexByName("BilledCost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if money.HasDictionaryPage() {
+		t.Error("money column is dictionary-encoded")
+	}
+	ids, err := md.RowGroup(0).ColumnChunk(md.Schema.ColumnIndexByName("ResourceId"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ids.HasDictionaryPage() {
+		t.Error("string column is not dictionary-encoded")
+	}
 	if md.KeyValueMetadata().FindValue("ARROW:schema") == nil {
 		t.Error("arrow schema not stored")
 	}
