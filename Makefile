@@ -25,7 +25,8 @@ lint:
 	$(GO) vet ./...
 	@if $(GO) list -deps ./convert/... | grep -E 'google.golang.org/grpc|gocloud.dev|arrow/flight'; then \
 	  echo "convert/ must not import gRPC, Flight or gocloud"; exit 1; fi
-	@if $(GO) list -deps ./dataset/... | grep -E 'arrow/flight|google.golang.org/grpc$$'; then \
+	@# pqarrow itself links arrow/flight, so for dataset/ the rule is on its own imports.
+	@if $(GO) list -f '{{join .Imports "\n"}}' ./dataset/... | grep -E 'arrow/flight|google.golang.org/grpc'; then \
 	  echo "dataset/ must not import Flight"; exit 1; fi
 
 go-test:
