@@ -347,6 +347,9 @@ func (r *ParquetReader) Next() bool {
 			continue
 		}
 		want := int(min(int64(r.opts.BatchSize-n), r.left))
+		for i := range r.cols {
+			r.cols[i].b.Reserve(want)
+		}
 		if err := r.load(want); err != nil {
 			r.err = err
 			break

@@ -221,11 +221,11 @@ func readParquetTable(t *testing.T, data []byte, opts Options) (table, Stats, er
 		return table{}, Stats{}, err
 	}
 	defer rd.Release()
-	return drain(t, rd, opts.BatchSize)
+	return drainTable(t, rd, opts.BatchSize)
 }
 
-// drain reads every batch of rd into a table.
-func drain(t *testing.T, rd interface {
+// drainTable reads every batch of rd into a table.
+func drainTable(t *testing.T, rd interface {
 	array.RecordReader
 	Err() error
 	Stats() Stats
@@ -295,12 +295,12 @@ func TestParquetMatchesCSV(t *testing.T) {
 				t.Fatal(err)
 			}
 			schema, recs := csvBatches(t, path, 17)
-			defer release(recs)
+			defer releaseAll(recs)
 			for _, int96 := range []bool{false, true} {
 				in := recs
 				if int96 {
 					in = withNanoTimestamps(t, recs)
-					defer release(in)
+					defer releaseAll(in)
 				}
 				data := writeParquet(t, in[0].Schema(), in, 23, int96)
 				got, st, err := readParquetTable(t, data, Options{BatchSize: 10})
@@ -319,8 +319,8 @@ func TestParquetMatchesCSV(t *testing.T) {
 	}
 }
 
-// release releases records.
-func release(recs []arrow.RecordBatch) {
+// releaseAll releases records.
+func releaseAll(recs []arrow.RecordBatch) {
 	for _, r := range recs {
 		r.Release()
 	}
@@ -337,14 +337,14 @@ func firstDiff(got, want table) string {
 	for i := range got.Rows {
 		for j := range got.Rows[i] {
 			if got.Rows[i][j] != want.Rows[i][j] {
-				return "row " + itoa(i) + " " + got.Names[j] + ": " + got.Rows[i][j] + " != " + want.Rows[i][j]
+				return "row " + pqItoa(i) + " " + got.Names[j] + ": " + got.Rows[i][j] + " != " + want.Rows[i][j]
 			}
 		}
 	}
 	return ""
 }
 
-func itoa(i int) string { return big.NewInt(int64(i)).String() }
+func pqItoa(i int) string { return big.NewInt(int64(i)).String() }
 
 // withNanoTimestamps returns copies of recs with timestamp[ns] columns, as
 // INT96 needs.
@@ -382,8 +382,8 @@ func withNanoTimestamps(t *testing.T, recs []arrow.RecordBatch) []arrow.RecordBa
 	return out
 }
 
-// col is a test column: a name, an Arrow type and its values as JSON.
-type col struct {
+// pqCol is a test column: a name, an Arrow type and its values as JSON.
+type pqCol struct {
 	name string
 	typ  arrow.DataType
 	json string
@@ -391,7 +391,7 @@ type col struct {
 
 // parquetOf writes the columns as one Parquet file (row groups of
 // rowGroup rows).
-func parquetOf(t *testing.T, rowGroup int64, int96 bool, cols ...col) []byte {
+func parquetOf(t *testing.T, rowGroup int64, int96 bool, cols ...pqCol) []byte {
 	t.Helper()
 	fields := make([]arrow.Field, len(cols))
 	arrs := make([]arrow.Array, len(cols))
@@ -413,32 +413,32 @@ func parquetOf(t *testing.T, rowGroup int64, int96 bool, cols ...col) []byte {
 var (
 	tsMs   = &arrow.TimestampType{Unit: arrow.Millisecond}
 	tsNsNY = &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "America/New_York"}
-	cpsCol = col{"chargeperiodstart", tsMs, `["2024-09-18T22:00:00", "2024-09-18T23:30:00.123"]`}
+	cpsCol = pqCol{"chargeperiodstart", tsMs, `["2024-09-18T22:00:00", "2024-09-18T23:30:00.123"]`}
 )
 
 func TestParquetTypes(t *testing.T) {
 	data := parquetOf(t, 1, false,
 		cpsCol,
-		col{"BilledCost", arrow.PrimitiveTypes.Float64, `[0.1, 0.5]`},
-		col{"EffectiveCost", &arrow.Decimal128Type{Precision: 38, Scale: 12}, `["1.234567890123", "-0.000000000001"]`},
-		col{"ListCost", arrow.PrimitiveTypes.Int64, `[42, null]`},
-		col{"ContractedCost", &arrow.Decimal128Type{Precision: 38, Scale: 34}, `["0.0000000000000000000000000000000050", "0.0000000000000000000000000000000150"]`},
-		col{"PricingQuantity", arrow.PrimitiveTypes.Float32, `[0.1, 3]`},
-		col{"ConsumedQuantity", arrow.BinaryTypes.String, `["1e3", "NULL"]`},
-		col{"ChargePeriodEnd", tsNsNY, `[1726700400000001999, null]`},
-		col{"BillingPeriodStart", arrow.FixedWidthTypes.Date32, `["2024-09-01", "1900-01-01"]`},
-		col{"BillingPeriodEnd", arrow.BinaryTypes.String, `["2024-10-01 00:00", ""]`},
-		col{"Tags", arrow.MapOf(arrow.BinaryTypes.String, arrow.PrimitiveTypes.Int64),
+		pqCol{"BilledCost", arrow.PrimitiveTypes.Float64, `[0.1, 0.5]`},
+		pqCol{"EffectiveCost", &arrow.Decimal128Type{Precision: 38, Scale: 12}, `["1.234567890123", "-0.000000000001"]`},
+		pqCol{"ListCost", arrow.PrimitiveTypes.Int64, `[42, null]`},
+		pqCol{"ContractedCost", &arrow.Decimal128Type{Precision: 38, Scale: 34}, `["0.0000000000000000000000000000000050", "0.0000000000000000000000000000000150"]`},
+		pqCol{"PricingQuantity", arrow.PrimitiveTypes.Float32, `[0.1, 3]`},
+		pqCol{"ConsumedQuantity", arrow.BinaryTypes.String, `["1e3", "NULL"]`},
+		pqCol{"ChargePeriodEnd", tsNsNY, `[1726700400000001999, null]`},
+		pqCol{"BillingPeriodStart", arrow.FixedWidthTypes.Date32, `["2024-09-01", "1900-01-01"]`},
+		pqCol{"BillingPeriodEnd", arrow.BinaryTypes.String, `["2024-10-01 00:00", ""]`},
+		pqCol{"Tags", arrow.MapOf(arrow.BinaryTypes.String, arrow.PrimitiveTypes.Int64),
 			`[[{"key": "n", "value": 1}, {"key": "m", "value": null}, {"key": "n", "value": 2}], []]`},
-		col{"AllocatedTags", arrow.BinaryTypes.String, `["{\"a\": 1, \"b\": null}", null]`},
-		col{"x_Count", arrow.PrimitiveTypes.Int32, `[-7, null]`},
-		col{"x_Flag", arrow.FixedWidthTypes.Boolean, `[true, false]`},
-		col{"x_Day", arrow.FixedWidthTypes.Date32, `["2024-09-18", null]`},
-		col{"x_Ratio", arrow.PrimitiveTypes.Float64, `[0.1, 1e21]`},
-		col{"x_Amount", &arrow.Decimal128Type{Precision: 10, Scale: 3}, `["-1.500", "0.000"]`},
-		col{"x_At", tsMs, `["2024-09-18T22:00:00.5", null]`},
-		col{"x_Text", arrow.BinaryTypes.String, `["", "null"]`},
-		col{"x_Large", arrow.BinaryTypes.LargeString, `["large", "NULL"]`},
+		pqCol{"AllocatedTags", arrow.BinaryTypes.String, `["{\"a\": 1, \"b\": null}", null]`},
+		pqCol{"x_Count", arrow.PrimitiveTypes.Int32, `[-7, null]`},
+		pqCol{"x_Flag", arrow.FixedWidthTypes.Boolean, `[true, false]`},
+		pqCol{"x_Day", arrow.FixedWidthTypes.Date32, `["2024-09-18", null]`},
+		pqCol{"x_Ratio", arrow.PrimitiveTypes.Float64, `[0.1, 1e21]`},
+		pqCol{"x_Amount", &arrow.Decimal128Type{Precision: 10, Scale: 3}, `["-1.500", "0.000"]`},
+		pqCol{"x_At", tsMs, `["2024-09-18T22:00:00.5", null]`},
+		pqCol{"x_Text", arrow.BinaryTypes.String, `["", "null"]`},
+		pqCol{"x_Large", arrow.BinaryTypes.LargeString, `["large", "NULL"]`},
 	)
 	got, st, err := readParquetTable(t, data, Options{BatchSize: 1})
 	if err != nil {
@@ -494,36 +494,36 @@ func TestParquetErrors(t *testing.T) {
 	str := arrow.BinaryTypes.String
 	tests := []struct {
 		name string
-		cols []col
+		cols []pqCol
 		is   error
 		want string
 	}{
-		{"nan", []col{cpsCol, {"BilledCost", arrow.PrimitiveTypes.Float64, `[1, "NaN"]`}}, ErrSyntax,
+		{"nan", []pqCol{cpsCol, {"BilledCost", arrow.PrimitiveTypes.Float64, `[1, "NaN"]`}}, ErrSyntax,
 			`in.parquet:3:2: BilledCost: invalid number: not a number (NaN) (value "NaN")`},
-		{"inf", []col{cpsCol, {"BilledCost", arrow.PrimitiveTypes.Float64, `["-Inf", 1]`}}, ErrSyntax,
+		{"inf", []pqCol{cpsCol, {"BilledCost", arrow.PrimitiveTypes.Float64, `["-Inf", 1]`}}, ErrSyntax,
 			`in.parquet:2:2: BilledCost: invalid number: infinite value (value "-Inf")`},
-		{"double overflow", []col{cpsCol, {"BilledCost", arrow.PrimitiveTypes.Float64, `[1, 1e6]`}}, ErrRange,
+		{"double overflow", []pqCol{cpsCol, {"BilledCost", arrow.PrimitiveTypes.Float64, `[1, 1e6]`}}, ErrRange,
 			`in.parquet:3:2: BilledCost: value out of range: value has 7 integer digits, needs at most 6 at scale 32`},
-		{"decimal overflow", []col{cpsCol, {"BilledCost", &arrow.Decimal128Type{Precision: 20, Scale: 2}, `["1", "-1000000.00"]`}}, ErrRange,
+		{"decimal overflow", []pqCol{cpsCol, {"BilledCost", &arrow.Decimal128Type{Precision: 20, Scale: 2}, `["1", "-1000000.00"]`}}, ErrRange,
 			`in.parquet:3:2: BilledCost: value out of range: value has 7 integer digits`},
-		{"null charge period", []col{{"ChargePeriodStart", tsMs, `["2024-01-01T00:00:00", null]`}}, ErrNull,
+		{"null charge period", []pqCol{{"ChargePeriodStart", tsMs, `["2024-01-01T00:00:00", null]`}}, ErrNull,
 			`in.parquet:3:1: ChargePeriodStart: missing required value`},
-		{"empty charge period", []col{{"x", str, `["a", "b"]`}, {"ChargePeriodStart", str, `["2024-01-01", "null"]`}}, ErrNull,
+		{"empty charge period", []pqCol{{"x", str, `["a", "b"]`}, {"ChargePeriodStart", str, `["2024-01-01", "null"]`}}, ErrNull,
 			`in.parquet:3:2: ChargePeriodStart: missing required value`},
-		{"bad timestamp text", []col{{"ChargePeriodStart", str, `["2024-01-01", "18/09/2024"]`}}, ErrTimestamp,
+		{"bad timestamp text", []pqCol{{"ChargePeriodStart", str, `["2024-01-01", "18/09/2024"]`}}, ErrTimestamp,
 			`in.parquet:3:1: ChargePeriodStart: invalid timestamp`},
-		{"bad tags text", []col{cpsCol, {"Tags", str, `["{}", "env=prod"]`}}, ErrTags, `in.parquet:3:2: Tags: invalid tags`},
-		{"invalid utf8", []col{cpsCol, {"x_Bin", arrow.BinaryTypes.Binary, `["YQ==", "wyg="]`}}, ErrEncoding,
+		{"bad tags text", []pqCol{cpsCol, {"Tags", str, `["{}", "env=prod"]`}}, ErrTags, `in.parquet:3:2: Tags: invalid tags`},
+		{"invalid utf8", []pqCol{cpsCol, {"x_Bin", arrow.BinaryTypes.Binary, `["YQ==", "wyg="]`}}, ErrEncoding,
 			`in.parquet:3:2: x_Bin: invalid UTF-8`},
-		{"missing column", []col{{"BilledCost", str, `["1"]`}}, ErrHeader,
+		{"missing column", []pqCol{{"BilledCost", str, `["1"]`}}, ErrHeader,
 			`in.parquet:1: bad header: no ChargePeriodStart column: not a FOCUS cost-and-usage export`},
-		{"duplicated column", []col{cpsCol, {"billedcost", str, `["1", "2"]`}, {"BilledCost", str, `["1", "2"]`}}, ErrHeader,
+		{"duplicated column", []pqCol{cpsCol, {"billedcost", str, `["1", "2"]`}, {"BilledCost", str, `["1", "2"]`}}, ErrHeader,
 			`in.parquet:1:3: BilledCost: bad header: duplicated column (also field 2) (value "BilledCost")`},
-		{"bool money", []col{cpsCol, {"BilledCost", arrow.FixedWidthTypes.Boolean, `[true, false]`}}, ErrHeader,
+		{"bool money", []pqCol{cpsCol, {"BilledCost", arrow.FixedWidthTypes.Boolean, `[true, false]`}}, ErrHeader,
 			`in.parquet:1:2: BilledCost: bad header: a Parquet BOOLEAN cannot be read as a money column`},
-		{"list column", []col{cpsCol, {"x_List", arrow.ListOf(str), `[["a"], []]`}}, ErrHeader,
+		{"list column", []pqCol{cpsCol, {"x_List", arrow.ListOf(str), `[["a"], []]`}}, ErrHeader,
 			`in.parquet:1:2: x_List: bad header: a Parquet nested group (List) cannot be read as a text column`},
-		{"map money", []col{cpsCol, {"BilledCost", arrow.MapOf(str, str), `[[], []]`}}, ErrHeader,
+		{"map money", []pqCol{cpsCol, {"BilledCost", arrow.MapOf(str, str), `[[], []]`}}, ErrHeader,
 			`in.parquet:1:2: BilledCost: bad header: a Parquet nested group (Map) cannot be read as a money column`},
 	}
 	for _, tt := range tests {
@@ -567,7 +567,7 @@ func (f *failingAt) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func TestParquetSourceError(t *testing.T) {
-	data := parquetOf(t, 1, false, cpsCol, col{"BilledCost", arrow.PrimitiveTypes.Float64, `[1, 2]`})
+	data := parquetOf(t, 1, false, cpsCol, pqCol{"BilledCost", arrow.PrimitiveTypes.Float64, `[1, 2]`})
 	_, _, err := readParquetTable(t, data, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -586,9 +586,9 @@ func TestParquetSourceError(t *testing.T) {
 
 func TestParquetReject(t *testing.T) {
 	data := parquetOf(t, 2, false,
-		col{"ChargePeriodStart", arrow.BinaryTypes.String, `["2024-01-01", "x", "2024-01-02", "2024-01-03", null]`},
-		col{"BilledCost", arrow.PrimitiveTypes.Float64, `[1, 2, "NaN", 0.25, 5]`},
-		col{"Tags", arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String),
+		pqCol{"ChargePeriodStart", arrow.BinaryTypes.String, `["2024-01-01", "x", "2024-01-02", "2024-01-03", null]`},
+		pqCol{"BilledCost", arrow.PrimitiveTypes.Float64, `[1, 2, "NaN", 0.25, 5]`},
+		pqCol{"Tags", arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String),
 			`[[{"key": "a", "value": "1"}], [{"key": "b", "value": "2"}, {"key": "c", "value": "3"}], [], [{"key": "d", "value": "4"}], null]`},
 	)
 	var rejects []string
@@ -623,4 +623,138 @@ func TestParquetReject(t *testing.T) {
 	if st.Rows != 2 || st.Rejected != 3 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// TestParquetMapStraddles reads a map column whose rows straddle the
+// reader's level reads (1024 levels at a time) inside big row groups.
+func TestParquetMapStraddles(t *testing.T) {
+	const rows = 3000
+	var ts, tags strings.Builder
+	ts.WriteString("[")
+	tags.WriteString("[")
+	want := make([][]string, rows)
+	for i := range rows {
+		if i > 0 {
+			ts.WriteString(",")
+			tags.WriteString(",")
+		}
+		ts.WriteString(`"2024-09-18T00:00:00"`)
+		var parts []string
+		switch {
+		case i%11 == 5:
+			tags.WriteString("null")
+			want[i] = []string{"2024-09-18T00:00:00Z", nullCell}
+			continue
+		default:
+			tags.WriteString("[")
+			for k := range i % 7 {
+				if k > 0 {
+					tags.WriteString(",")
+				}
+				key, val := "k"+pqItoa(k), `"v`+pqItoa(i)+`"`
+				if k == 3 {
+					val = "null"
+				}
+				tags.WriteString(`{"key": "` + key + `", "value": ` + val + `}`)
+				v := "v" + pqItoa(i)
+				if k == 3 {
+					v = nullCell
+				}
+				parts = append(parts, key+"="+v)
+			}
+			tags.WriteString("]")
+		}
+		want[i] = []string{"2024-09-18T00:00:00Z", "{" + strings.Join(parts, ",") + "}"}
+	}
+	ts.WriteString("]")
+	tags.WriteString("]")
+	data := parquetOf(t, 2500, false, pqCol{"ChargePeriodStart", tsMs, ts.String()},
+		pqCol{"Tags", arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String), tags.String()})
+	for _, batch := range []int{1, 100, 777, 5000} {
+		got, _, err := readParquetTable(t, data, Options{BatchSize: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Rows, want) {
+			for i := range want {
+				if i >= len(got.Rows) || !reflect.DeepEqual(got.Rows[i], want[i]) {
+					t.Fatalf("batch %d: row %d = %v, want %v (%d rows)", batch, i, got.Rows[min(i, len(got.Rows)-1)], want[i], len(got.Rows))
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkParquetReader reads the 1000-row sample's batches written 20
+// times as Parquet: as converted (decimal money, map Tags), and with money
+// and quantities as doubles (the exact binary conversion).
+func BenchmarkParquetReader(b *testing.B) {
+	t := &testing.T{}
+	_, recs := csvBatches(t, "../testdata/focus/focus-1.0/focus-1.0_multi-provider_sandbox-anon_1000rows.csv", 1000)
+	defer releaseAll(recs)
+	var many []arrow.RecordBatch
+	for range 20 {
+		many = append(many, recs...)
+	}
+	doubles := withDoubles(many)
+	defer releaseAll(doubles)
+	for _, v := range []struct {
+		name string
+		recs []arrow.RecordBatch
+	}{{"decimal", many}, {"double", doubles}} {
+		b.Run(v.name, func(b *testing.B) {
+			data := writeParquet(t, v.recs[0].Schema(), v.recs, 1<<20, false)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			rows := 0
+			for b.Loop() {
+				rd, err := NewParquetReader(bytes.NewReader(data), Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rd.Next() {
+					rows += int(rd.RecordBatch().NumRows())
+				}
+				if rd.Err() != nil {
+					b.Fatal(rd.Err())
+				}
+				rd.Release()
+			}
+			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// withDoubles returns copies of recs with decimal columns as float64.
+func withDoubles(recs []arrow.RecordBatch) []arrow.RecordBatch {
+	var out []arrow.RecordBatch
+	for _, rec := range recs {
+		fields := append([]arrow.Field(nil), rec.Schema().Fields()...)
+		cols := make([]arrow.Array, len(fields))
+		for i, c := range rec.Columns() {
+			d, ok := c.(*array.Decimal128)
+			if !ok {
+				c.Retain()
+				cols[i] = c
+				continue
+			}
+			scale := d.DataType().(*arrow.Decimal128Type).Scale
+			fields[i].Type = arrow.PrimitiveTypes.Float64
+			fb := array.NewFloat64Builder(memory.DefaultAllocator)
+			for j := range d.Len() {
+				if d.IsNull(j) {
+					fb.AppendNull()
+				} else {
+					fb.Append(d.Value(j).ToFloat64(scale))
+				}
+			}
+			cols[i] = fb.NewArray()
+			fb.Release()
+		}
+		out = append(out, array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows()))
+		for _, c := range cols {
+			c.Release()
+		}
+	}
+	return out
 }
