@@ -343,7 +343,7 @@ func (r *ParquetReader) Next() bool {
 	n := 0
 	for n < r.opts.BatchSize && r.err == nil && !r.done {
 		if r.left == 0 {
-			r.nextRowGroup()
+			r.err = r.nextRowGroup()
 			continue
 		}
 		want := int(min(int64(r.opts.BatchSize-n), r.left))
@@ -367,10 +367,11 @@ func (r *ParquetReader) Next() bool {
 
 // nextRowGroup opens the column chunks of the next row group, or ends the
 // read after the last.
-func (r *ParquetReader) nextRowGroup() {
+func (r *ParquetReader) nextRowGroup() (err error) {
+	defer r.recoverPanic(&err, lineOf(r.row))
 	if r.rg >= r.pf.NumRowGroups() {
 		r.done = true
-		return
+		return nil
 	}
 	rg := r.pf.RowGroup(r.rg)
 	r.rg++
@@ -385,17 +386,17 @@ func (r *ParquetReader) nextRowGroup() {
 		for k, l := range leaves {
 			cr, err := rg.Column(c.leaves[k])
 			if err != nil {
-				r.err = r.fileError(fmt.Errorf("row group %d, column %s: %w", r.rg-1, c.name, err), int(r.row)+2)
-				return
+				return r.fileError(fmt.Errorf("row group %d, column %s: %w", r.rg-1, c.name, err), lineOf(r.row))
 			}
 			l.cr = cr
 		}
 	}
+	return nil
 }
 
 // load reads the next n rows of every column into their buffers.
 func (r *ParquetReader) load(n int) (err error) {
-	defer r.recoverPanic(&err, int(r.row)+2)
+	defer r.recoverPanic(&err, lineOf(r.row))
 	for i := range r.cols {
 		c := &r.cols[i]
 		if c.m != nil {
@@ -408,7 +409,7 @@ func (r *ParquetReader) load(n int) (err error) {
 			}
 		}
 		if err != nil {
-			return r.fileError(fmt.Errorf("column %s: %w", c.name, err), int(r.row)+2)
+			return r.fileError(fmt.Errorf("column %s: %w", c.name, err), lineOf(r.row))
 		}
 	}
 	return nil
