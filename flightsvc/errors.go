@@ -1,0 +1,73 @@
+package flightsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/focus-ingest/focus-ingest/convert"
+	"github.com/focus-ingest/focus-ingest/storage"
+)
+
+// kindError classifies an error for toStatus while keeping its message.
+type kindError struct {
+	code codes.Code
+	err  error
+}
+
+func (e *kindError) Error() string { return e.err.Error() }
+func (e *kindError) Unwrap() error { return e.err }
+
+// badRequest marks err as the client's mistake (InvalidArgument).
+func badRequest(err error) error { return &kindError{codes.InvalidArgument, err} }
+
+// notFound marks err as naming something that does not exist (NotFound).
+func notFound(err error) error { return &kindError{codes.NotFound, err} }
+
+// denied marks err as a refused permission (PermissionDenied).
+func denied(err error) error { return &kindError{codes.PermissionDenied, err} }
+
+// overloaded marks err as too much work at once (ResourceExhausted).
+func overloaded(err error) error { return &kindError{codes.ResourceExhausted, err} }
+
+// toStatus maps err to a gRPC status error; see the package doc for the
+// table. An Internal error carries a reference the log also holds.
+func (s *Service) toStatus(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
+		return err
+	}
+	var ke *kindError
+	var pe *convert.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return status.Error(codes.InvalidArgument, pe.Error())
+	case errors.As(err, &ke):
+		return status.Error(ke.code, ke.Error())
+	case errors.Is(err, storage.ErrNoMatch):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, storage.ErrUnavailable):
+		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	ref := newRef()
+	s.log.LogAttrs(ctx, slog.LevelError, "request failed", slog.String("ref", ref), slog.String("error", err.Error()))
+	return status.Error(codes.Internal, "internal error (ref "+ref+"); the server log has the cause")
+}
+
+// newRef returns a short random reference for an internal error.
+func newRef() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
