@@ -13,6 +13,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -89,9 +90,21 @@ func parseLocation(raw, fs string) (location, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return location{}, fmt.Errorf("parse URL %q: %w", raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, password included
+		}
+		return location{}, fmt.Errorf("parse URL %q: %w", Redact(raw), err)
 	}
-	return urlLocation(u)
+	if u.User != nil {
+		return location{}, fmt.Errorf("URL %s holds credentials (user@ or user:password@): remove them and use the "+
+			"cloud's standard credentials (environment, profile or connection string, workload identity)", Redact(raw))
+	}
+	loc, err := urlLocation(u)
+	if err != nil {
+		return location{}, err
+	}
+	return loc, checkParams(loc)
 }
 
 // plainLocation maps a path without a scheme according to fs.

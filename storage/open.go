@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"path/filepath"
 	"sort"
 
 	"gocloud.dev/blob"
@@ -21,11 +22,39 @@ func Open(ctx context.Context, rawURL, fs string) (*blob.Bucket, error) {
 		return nil, err
 	}
 	loc, _ := parseLocation(rawURL, fs)
-	b, err := blob.OpenBucket(ctx, loc.bucketURL(loc.p, loc.openOptions(true)))
+	return openBucket(ctx, loc, loc.p, true, "output")
+}
+
+// openBucket opens the bucket of loc rooted at dir and bounds its retries.
+func openBucket(ctx context.Context, loc location, dir string, create bool, what string) (*blob.Bucket, error) {
+	b, err := blob.OpenBucket(ctx, loc.bucketURL(dir, loc.openOptions(create)))
 	if err != nil {
-		return nil, fmt.Errorf("open output %s: %w", loc.display(), err)
+		return nil, fmt.Errorf("open %s %s: %w", what, loc.display(), redactErr(err))
 	}
+	boundRetries(b)
 	return b, nil
+}
+
+// LocalDir returns the local directory an output location names when it
+// is on local disk (a file URL or a plain path with fs local), and ""
+// otherwise. dataset.Options.LocalDir takes it, for an atomic commit.
+func LocalDir(rawURL, fs string) string {
+	loc, err := parseLocation(rawURL, fs)
+	if err != nil || loc.scheme != "file" {
+		return ""
+	}
+	return filepath.FromSlash(loc.p)
+}
+
+// Display returns a location as it may be printed: its canonical URL,
+// without query parameters and credentials, glob characters readable.
+// An invalid location is returned redacted.
+func Display(rawURL, fs string) string {
+	loc, err := parseLocation(rawURL, fs)
+	if err != nil {
+		return Redact(rawURL)
+	}
+	return loc.display()
 }
 
 // CheckInput validates an input location and its glob without opening it.
@@ -70,14 +99,32 @@ type Input struct {
 	Size   int64        // size in bytes (compressed size for .gz/.zst)
 }
 
-// NewReader opens the input for streaming.
+// NewReader opens the input for streaming: the object is read as it is
+// consumed (blob.NewReader), never whole. Errors of a store that went away
+// match ErrUnavailable and name the object.
 func (in Input) NewReader(ctx context.Context) (io.ReadCloser, error) {
 	r, err := in.Bucket.NewReader(ctx, in.Key, nil)
 	if err != nil {
-		return nil, fmt.Errorf("open input %s: %w", in.URL, err)
+		return nil, Unavailable(in.URL, fmt.Errorf("open input %s: %w", in.URL, err))
 	}
-	return r, nil
+	return &inputReader{r: r, url: in.URL}, nil
 }
+
+// inputReader marks read errors of a storage outage with the object's URL.
+type inputReader struct {
+	r   *blob.Reader
+	url string
+}
+
+func (r *inputReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = Unavailable(r.url, err)
+	}
+	return n, err
+}
+
+func (r *inputReader) Close() error { return r.r.Close() }
 
 // ErrNoMatch is wrapped by Expand's error when a pattern matches nothing.
 var ErrNoMatch = errors.New("no input matches")
@@ -92,17 +139,17 @@ func Expand(ctx context.Context, rawURL, fs string) ([]Input, error) {
 	}
 	loc, _ := parseLocation(rawURL, fs)
 	dir, pattern := splitGlob(loc.p)
-	b, err := blob.OpenBucket(ctx, loc.bucketURL(dir, loc.openOptions(false)))
+	b, err := openBucket(ctx, loc, dir, false, "input")
 	if err != nil {
 		if errors.Is(err, iofs.ErrNotExist) {
 			return nil, fmt.Errorf("%w %s: directory %s does not exist", ErrNoMatch, loc.display(), dir)
 		}
-		return nil, fmt.Errorf("open input %s: %w", loc.display(), err)
+		return nil, err
 	}
 	ins, err := expandIn(ctx, b, loc, dir, pattern)
 	if err != nil {
 		b.Close()
-		return nil, err
+		return nil, Unavailable(loc.display(), err)
 	}
 	return ins, nil
 }
