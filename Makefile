@@ -5,7 +5,7 @@ VENV     ?= .venv
 BIN      := bin/focus-ingest
 FUZZTIME ?= 10s
 
-.PHONY: all build test go-test fuzz py-test lint venv bench clean
+.PHONY: all build test go-test fuzz py-test lint venv emulators bench clean
 
 all: build
 
@@ -19,6 +19,21 @@ $(VENV)/.installed: tests/python/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 	touch $@
 
+# Storage emulators the Go tests start as processes (internal/testenv):
+# moto's S3 server into the venv (PyPI), Azurite (npm, lockfile in
+# test/emulators), fake-gcs-server built from the Go module proxy.
+FAKE_GCS_VERSION := v1.56.1
+EMU_DIR := test/emulators
+emulators: $(VENV)/.emulators $(EMU_DIR)/node_modules/.installed bin/tools/fake-gcs-server
+$(VENV)/.emulators: $(VENV)/.installed $(EMU_DIR)/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(EMU_DIR)/requirements.txt
+	touch $@
+$(EMU_DIR)/node_modules/.installed: $(EMU_DIR)/package.json $(EMU_DIR)/package-lock.json
+	cd $(EMU_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+bin/tools/fake-gcs-server:
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/fsouza/fake-gcs-server@$(FAKE_GCS_VERSION)
+
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed: $$bad"; exit 1; fi
@@ -29,7 +44,7 @@ lint:
 	@if $(GO) list -f '{{join .Imports "\n"}}' ./dataset/... | grep -E 'arrow/flight|google.golang.org/grpc'; then \
 	  echo "dataset/ must not import Flight"; exit 1; fi
 
-go-test:
+go-test: emulators
 	$(GO) test -count=1 ./...
 
 fuzz:
