@@ -158,7 +158,7 @@ func TestPutBadCommand(t *testing.T) {
 		`{"format": "csv"}`:                        `needs a "source"`,
 		`{"source": "a.csv", "on_error": "skip"}`:  "invalid on_error",
 		`{"source": "a.csv", "compression": "xz"}`: "invalid compression",
-		`not json`:                                 "invalid put command",
+		`not json`: "invalid put command",
 	} {
 		_, err := e.putChunks(ctx, cmd, data, 100)
 		wantCode(t, err, codes.InvalidArgument, want)
