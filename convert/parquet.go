@@ -152,6 +152,9 @@ type countingAt struct {
 }
 
 func (c *countingAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 { // asked for by damaged metadata: not the source's fault
+		return 0, fmt.Errorf("read at negative offset %d", off)
+	}
 	n, err := c.r.ReadAt(p, off)
 	c.n.Add(int64(n))
 	if err != nil && err != io.EOF && c.err == nil {

@@ -758,3 +758,40 @@ func withDoubles(recs []arrow.RecordBatch) []arrow.RecordBatch {
 	}
 	return out
 }
+
+// TestParquetDamaged reads deterministic mutations of a valid file (bytes
+// changed, large lengths written, bytes cut out): the reader must never
+// panic, and every failure is a *ParseError.
+func TestParquetDamaged(t *testing.T) {
+	seed := parquetOf(t, 2, false, cpsCol,
+		pqCol{"BilledCost", &arrow.Decimal128Type{Precision: 38, Scale: 12}, `["1.5", null]`},
+		pqCol{"Tags", arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String), `[[{"key": "a", "value": "b"}], null]`})
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 2000 {
+		data := bytes.Clone(seed)
+		for range 1 + rng.IntN(4) {
+			switch k := rng.IntN(len(data) - 4); rng.IntN(3) {
+			case 0:
+				data[k] = byte(rng.Uint32())
+			case 1:
+				copy(data[k:], []byte{0xff, 0xff, 0xff, 0x7f})
+			default:
+				data = append(data[:k], data[min(len(data), k+1+rng.IntN(8)):]...)
+			}
+		}
+		rd, err := NewParquetReader(bytes.NewReader(data), Options{BatchSize: 1})
+		var pe *ParseError
+		if err != nil {
+			if !errors.As(err, &pe) {
+				t.Fatalf("open: %T %v", err, err)
+			}
+			continue
+		}
+		for rd.Next() {
+		}
+		if err := rd.Err(); err != nil && !errors.As(err, &pe) {
+			t.Fatalf("read: %T %v", err, err)
+		}
+		rd.Release()
+	}
+}
