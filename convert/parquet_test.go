@@ -795,3 +795,41 @@ func TestParquetDamaged(t *testing.T) {
 		rd.Release()
 	}
 }
+
+// TestParquetManyPages reads column chunks of many small plain-encoded
+// pages in batches spanning pages: text values must stay intact.
+func TestParquetManyPages(t *testing.T) {
+	path := "../testdata/focus/focus-1.0/focus-1.0_multi-provider_sandbox-anon_1000rows.csv"
+	f, _ := os.Open(path)
+	want, _, err := readTable(t, f, Options{})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recs := csvBatches(t, path, 1000)
+	defer releaseAll(recs)
+	var buf bytes.Buffer
+	props := parquet.NewWriterProperties(parquet.WithDataPageSize(512), parquet.WithDictionaryDefault(false),
+		parquet.WithBatchSize(16))
+	w, err := pqarrow.NewFileWriter(recs[0].Schema(), &buf, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range []int{333, 5000} {
+		got, _, err := readParquetTable(t, buf.Bytes(), Options{BatchSize: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("batch %d: %s", batch, firstDiff(got, want))
+		}
+	}
+}

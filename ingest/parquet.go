@@ -87,16 +87,17 @@ const readAhead = 256 << 10
 // It counts the bytes fetched for progress and remembers the first error,
 // which is a storage failure. Not safe for concurrent use.
 type blobReaderAt struct {
-	ctx    context.Context
-	b      *blob.Bucket
-	key    string
-	url    string
-	size   int64
-	pos    int64
-	buf    []byte
-	bufOff int64
-	t      *tracker
-	err    error
+	ctx     context.Context
+	b       *blob.Bucket
+	key     string
+	url     string
+	size    int64
+	pos     int64
+	buf     []byte
+	bufOff  int64
+	t       *tracker
+	counted int64 // bytes counted in progress
+	err     error
 }
 
 func newBlobReaderAt(ctx context.Context, b *blob.Bucket, key, url string, size int64, t *tracker) *blobReaderAt {
@@ -166,7 +167,11 @@ func (r *blobReaderAt) fetch(dst []byte, off int64) (int, error) {
 	}
 	defer rr.Close()
 	n, err := io.ReadFull(rr, dst)
-	r.t.p.BytesRead += int64(n)
+	// Windows may overlap (the footer's, the last chunks'): progress counts
+	// at most the object's size.
+	add := min(int64(n), r.size-r.counted)
+	r.counted += add
+	r.t.p.BytesRead += add
 	r.t.report(false)
 	if err != nil {
 		r.err = fmt.Errorf("read input %s at byte %d: %w", r.url, off+int64(n), err)
