@@ -11,6 +11,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/focus-ingest/focus-ingest/convert"
+	"github.com/focus-ingest/focus-ingest/storage"
 )
 
 // Parquet inputs need random access (the footer is at the end). An object
@@ -85,7 +86,8 @@ const readAhead = 256 << 10
 // blobReaderAt reads an object by ranges (blob.Bucket.NewRangeReader) as
 // an io.ReaderAt and io.Seeker, keeping the last readAhead-sized window.
 // It counts the bytes fetched for progress and remembers the first error,
-// which is a storage failure. Not safe for concurrent use.
+// which is a storage failure (matching storage.ErrUnavailable for an
+// outage, like the streaming path). Not safe for concurrent use.
 type blobReaderAt struct {
 	ctx     context.Context
 	b       *blob.Bucket
@@ -162,7 +164,7 @@ func (r *blobReaderAt) fetch(dst []byte, off int64) (int, error) {
 	}
 	rr, err := r.b.NewRangeReader(r.ctx, r.key, off, int64(len(dst)), nil)
 	if err != nil {
-		r.err = fmt.Errorf("read input %s: %w", r.url, err)
+		r.err = storage.Unavailable(r.url, fmt.Errorf("read input %s: %w", r.url, err))
 		return 0, r.err
 	}
 	defer rr.Close()
@@ -174,7 +176,7 @@ func (r *blobReaderAt) fetch(dst []byte, off int64) (int, error) {
 	r.t.p.BytesRead += add
 	r.t.report(false)
 	if err != nil {
-		r.err = fmt.Errorf("read input %s at byte %d: %w", r.url, off+int64(n), err)
+		r.err = storage.Unavailable(r.url, fmt.Errorf("read input %s at byte %d: %w", r.url, off+int64(n), err))
 	}
 	return n, r.err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"gocloud.dev/blob/memblob"
 
 	"github.com/focus-ingest/focus-ingest/dataset"
 	"github.com/focus-ingest/focus-ingest/storage"
@@ -127,5 +128,24 @@ func TestBlobReaderAt(t *testing.T) {
 	}
 	if r.failed() != nil {
 		t.Fatal(r.failed())
+	}
+}
+
+// TestIngestParquetStorageError: a failing range read is a storage error,
+// which fails the job even in quarantine mode (it is not bad data).
+func TestIngestParquetStorageError(t *testing.T) {
+	f := newFixture(t)
+	s := f.service()
+	s.OnError = Quarantine
+	in := f.input(t, "gone.parquet", parquetExport(t))
+	other := memblob.OpenBucket(nil)
+	other.Close()
+	in.Bucket = other // every read fails: the bucket is closed
+	sum, err := s.Ingest(context.Background(), []storage.Input{in})
+	if err == nil || sum.Status != StatusFailed || sum.Rejected != 0 || !strings.Contains(err.Error(), "gone.parquet") {
+		t.Fatalf("summary %+v, error %v", sum, err)
+	}
+	if keys := f.keys(t, "costs_raw/"); len(keys) != 0 {
+		t.Fatalf("files left: %v", keys)
 	}
 }
