@@ -76,7 +76,7 @@ func CheckOutput(rawURL, fs string) error {
 		return err
 	}
 	if hasMeta(loc.p) {
-		return fmt.Errorf("output %q contains glob characters (*?[\\): name one directory or bucket prefix", rawURL)
+		return fmt.Errorf("output %q contains glob characters (*?[\\): name one directory or bucket prefix", Redact(rawURL))
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ var ErrNoMatch = errors.New("no input matches")
 // directories. The inputs share one bucket: release it with Close.
 func Expand(ctx context.Context, rawURL, fs string) ([]Input, error) {
 	if err := CheckInput(rawURL, fs); err != nil {
-		return nil, fmt.Errorf("invalid input %q: %w", rawURL, err)
+		return nil, fmt.Errorf("invalid input %q: %w", Redact(rawURL), err)
 	}
 	loc, _ := parseLocation(rawURL, fs)
 	dir, pattern := splitGlob(loc.p)
@@ -152,6 +152,22 @@ func Expand(ctx context.Context, rawURL, fs string) ([]Input, error) {
 		return nil, Unavailable(loc.display(), err)
 	}
 	return ins, nil
+}
+
+// ExpandIn resolves pattern (a key or a glob of keys, as in Expand) in an
+// already open bucket whose URL is bucketURL (used for the inputs' URLs,
+// so their source keys). It serves buckets a URL cannot reopen, such as
+// mem://. The caller keeps ownership of b.
+func ExpandIn(ctx context.Context, b *blob.Bucket, bucketURL, pattern string) ([]Input, error) {
+	loc, err := parseLocation(bucketURL, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := validGlob(pattern); err != nil {
+		return nil, fmt.Errorf("bad pattern: %w (close every '[', escape a literal one as \\[)", err)
+	}
+	ins, err := expandIn(ctx, b, loc, loc.p, pattern)
+	return ins, Unavailable(loc.display(), err)
 }
 
 // expandIn lists or stats the objects matching pattern in b.

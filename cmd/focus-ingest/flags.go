@@ -188,11 +188,11 @@ func (c *ingestConfig) validateLocations() error {
 	}
 	for _, in := range c.inputs {
 		if err := storage.CheckInput(in, c.fs); err != nil {
-			return usagef("invalid --input %q: %v", in, err)
+			return usagef("invalid --input %q: %v", storage.Redact(in), err)
 		}
 	}
 	if err := storage.CheckOutput(c.output, c.fs); err != nil {
-		return usagef("invalid --output %q: %v", c.output, err)
+		return usagef("invalid --output %q: %v", storage.Redact(c.output), err)
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ func (a *app) ingest(ctx context.Context, cfg *ingestConfig) int {
 		return a.usageError(err)
 	}
 	defer closeLog()
-	log.Info("starting job", "inputs", cfg.inputs, "output", cfg.output, "on_error", cfg.onError)
+	log.Info("starting job", "inputs", redactAll(cfg.inputs), "output", storage.Redact(cfg.output), "on_error", cfg.onError)
 	inputs, closeInputs, err := expandAll(ctx, cfg)
 	if err != nil {
 		return a.fail(ctx, log, cfg, ingest.Summary{JobID: jobID, Status: ingest.StatusFailed}, err)
@@ -98,7 +98,8 @@ func (a *app) openDataset(ctx context.Context, cfg *ingestConfig, log *slog.Logg
 		return nil, nil, err
 	}
 	comp, _ := dataset.ParseCompression(cfg.compression)
-	ds, err := dataset.Open(ctx, b, dataset.Options{Compression: comp, MoneyScale: int32(cfg.moneyScale), Allocator: a.alloc})
+	ds, err := dataset.Open(ctx, b, dataset.Options{Compression: comp, MoneyScale: int32(cfg.moneyScale), Allocator: a.alloc,
+		LocalDir: storage.LocalDir(cfg.output, cfg.fs)})
 	if err == nil {
 		var st dataset.RecoverStats
 		st, err = ds.Recover(ctx)
@@ -108,8 +109,17 @@ func (a *app) openDataset(ctx context.Context, cfg *ingestConfig, log *slog.Logg
 		b.Close()
 		return nil, nil, err
 	}
-	log.Info("dataset open", "output", cfg.output, "money_scale", ds.MoneyScale())
+	log.Info("dataset open", "output", storage.Redact(cfg.output), "money_scale", ds.MoneyScale())
 	return ds, func() { b.Close() }, nil
+}
+
+// redactAll returns the locations safe to log.
+func redactAll(locs []string) []string {
+	out := make([]string, len(locs))
+	for i, l := range locs {
+		out[i] = storage.Redact(l)
+	}
+	return out
 }
 
 // logRecovery logs what Recover cleaned up, if anything.
@@ -127,6 +137,9 @@ func (a *app) fail(ctx context.Context, log *slog.Logger, cfg *ingestConfig, sum
 	msg := err.Error()
 	var pe *convert.ParseError
 	switch {
+	case errors.Is(err, storage.ErrUnavailable): // an input's store, named in err
+	case storage.IsOutage(err) && ctx.Err() == nil: // the output's store
+		msg = (&storage.UnavailableError{URL: storage.Display(cfg.output, cfg.fs), Err: err}).Error()
 	case errors.As(err, &pe):
 		msg = pe.Error()
 	case ctx.Err() != nil:

@@ -25,8 +25,11 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	_ "gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/memblob"
+	_ "gocloud.dev/blob/azureblob" // azblob://container/prefix
+	_ "gocloud.dev/blob/fileblob"  // file:///dir, plain paths
+	_ "gocloud.dev/blob/gcsblob"   // gs://bucket/prefix
+	_ "gocloud.dev/blob/memblob"   // mem://
+	_ "gocloud.dev/blob/s3blob"    // s3://bucket/prefix
 )
 
 // Exit statuses.

@@ -3,8 +3,9 @@
 Usage: python moto_s3.py PORT DATA_DIR
 
 moto checks "If-None-Match: *" and stores the object in two steps without a
-lock; served single-threaded, requests are handled one at a time, so the
-conditional create the commit log relies on is atomic, as it is on S3.
+lock; here every conditional request (If-None-Match or If-Match) is handled
+under one lock, so the conditional create the commit log relies on is
+atomic, as it is on S3. Other requests are served concurrently.
 
 moto keeps its state in memory. To survive a restart (the tests kill the
 emulator mid-job and start it again on the same data), every request is
@@ -34,7 +35,19 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     create_backend_app,
 )
 
-app = DomainDispatcherApplication(create_backend_app)
+import threading  # noqa: E402
+
+moto_app = DomainDispatcherApplication(create_backend_app)
+conditional = threading.Lock()
+
+
+def app(environ, start_response):
+    if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ:
+        with conditional:
+            # Consume the response inside the lock: moto does its work
+            # while the body is produced.
+            return [b"".join(moto_app(environ, start_response))]
+    return moto_app(environ, start_response)
 
 
 def replay():
@@ -56,4 +69,4 @@ def replay():
 
 
 replay()
-run_simple("127.0.0.1", port, app, threaded=False, request_handler=MotoRequestHandler)
+run_simple("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
