@@ -24,8 +24,9 @@ const (
 
 // Defaults of Options.
 const (
-	DefaultRowGroupRows   = 122880
-	DefaultMaxOpenWriters = 8
+	DefaultRowGroupRows     = 122880
+	DefaultMaxOpenWriters   = 40
+	DefaultMaxBufferedBytes = 128 << 20
 )
 
 // metaKey is the key of the dataset metadata.
@@ -47,9 +48,16 @@ type Options struct {
 	// DefaultRowGroupRows.
 	RowGroupRows int
 	// MaxOpenWriters bounds the Parquet files a job holds open at once;
-	// default DefaultMaxOpenWriters. When exceeded, the least recently used
-	// is finished and later rows of its day go to a new part file.
+	// default DefaultMaxOpenWriters, more than the days of a monthly
+	// export, whose rows interleave days. When exceeded, the least recently
+	// used is finished and later rows of its day go to a new part file.
 	MaxOpenWriters int
+	// MaxBufferedBytes bounds the allocator bytes the Parquet writers of
+	// the open files hold (buffered row groups: encoders, dictionaries,
+	// pages), all files together; default DefaultMaxBufferedBytes. When
+	// exceeded, the row group of the file holding most is written out (the
+	// file stays open for the next one).
+	MaxBufferedBytes int64
 	// Allocator for Arrow and Parquet buffers; default memory.DefaultAllocator.
 	Allocator memory.Allocator
 	// Now returns the current time; default time.Now.
@@ -133,6 +141,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxOpenWriters <= 0 {
 		o.MaxOpenWriters = DefaultMaxOpenWriters
+	}
+	if o.MaxBufferedBytes <= 0 {
+		o.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
 	if o.Allocator == nil {
 		o.Allocator = memory.DefaultAllocator

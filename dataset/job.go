@@ -63,6 +63,7 @@ type Job struct {
 	tags    map[int32]map[tagRow]struct{}
 	days    map[int32]bool
 	daysBuf []int32
+	perm    []int32 // reused by split
 
 	rejects  *sink
 	rejected int64
@@ -215,7 +216,32 @@ func (j *Job) writeDay(ctx context.Context, source string, day int32, rec arrow.
 	j.clock++
 	p.lastUse = j.clock
 	j.days[day] = true
-	return p.write(rec)
+	if err := p.write(rec); err != nil {
+		return err
+	}
+	return j.bound()
+}
+
+// bound writes out the largest buffered row groups while the open files
+// together hold more than MaxBufferedBytes.
+func (j *Job) bound() error {
+	for {
+		var total, most int64
+		var largest *partFile
+		for _, p := range j.open {
+			n := p.buffered()
+			total += n
+			if n > most && p.rgRows > 0 {
+				largest, most = p, n
+			}
+		}
+		if total <= j.d.opts.MaxBufferedBytes || largest == nil {
+			return nil
+		}
+		if err := largest.flush(); err != nil {
+			return err
+		}
+	}
 }
 
 // newPart opens the next part file, first finishing the least recently

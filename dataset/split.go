@@ -5,9 +5,6 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/focus-ingest/focus-ingest/convert"
 )
@@ -32,24 +29,29 @@ func dayRuns(days []int32) []run {
 	return runs
 }
 
-// minRunRows is the average run length below which rows are gathered per
-// day instead of sliced: many tiny slices cost more than one copy.
+// minRunRows is the average run length below which rows are grouped by
+// day in a copy instead of sliced: many tiny slices cost more than one copy.
 const minRunRows = 256
 
 // split writes the rows of rec to the files of their days: zero-copy
-// slices of contiguous runs, or per-day gathered copies when the days
-// interleave heavily.
+// slices of contiguous runs, or slices of a copy of rec with the rows of
+// each day together when the days interleave heavily.
 func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, days []int32) error {
 	runs := dayRuns(days)
 	if len(runs) == 1 {
 		return j.writeDay(ctx, source, runs[0].day, rec)
 	}
-	distinct := map[int32][]int32{}
-	for _, r := range runs {
-		distinct[r.day] = nil
-	}
-	if len(runs) > len(distinct) && len(days)/len(runs) < minRunRows {
-		return j.gather(ctx, source, rec, days, distinct)
+	if len(days)/len(runs) < minRunRows {
+		perm, groups := groupByDay(days, j.perm)
+		j.perm = perm
+		if len(groups) < len(runs) {
+			grouped, err := gatherRecord(ctx, j.d.opts.Allocator, rec, perm)
+			if err != nil {
+				return fmt.Errorf("write %s: group rows by day: %w", source, err)
+			}
+			defer grouped.Release()
+			rec, runs = grouped, groups
+		}
 	}
 	for _, r := range runs {
 		part := rec.NewSlice(int64(r.start), int64(r.end))
@@ -60,54 +62,6 @@ func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, d
 		}
 	}
 	return nil
-}
-
-// gather copies the rows of each day into one record and writes it.
-func (j *Job) gather(ctx context.Context, source string, rec arrow.RecordBatch, days []int32, rows map[int32][]int32) error {
-	var order []int32
-	for i, d := range days {
-		if len(rows[d]) == 0 {
-			order = append(order, d)
-		}
-		rows[d] = append(rows[d], int32(i))
-	}
-	mem := j.d.opts.Allocator
-	for _, d := range order {
-		part, err := takeRows(ctx, mem, rec, rows[d])
-		if err != nil {
-			return fmt.Errorf("write %s: gather rows of %s: %w", source, dayString(d), err)
-		}
-		err = j.writeDay(ctx, source, d, part)
-		part.Release()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// takeRows returns the rows idx of rec as a new record.
-func takeRows(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, idx []int32) (arrow.RecordBatch, error) {
-	ib := array.NewInt32Builder(mem)
-	ib.AppendValues(idx, nil)
-	indices := ib.NewArray()
-	ib.Release()
-	defer indices.Release()
-	cctx := compute.WithAllocator(ctx, mem)
-	cols := make([]arrow.Array, 0, rec.NumCols())
-	defer func() {
-		for _, c := range cols {
-			c.Release()
-		}
-	}()
-	for _, c := range rec.Columns() {
-		out, err := compute.TakeArray(cctx, c, indices)
-		if err != nil {
-			return nil, err
-		}
-		cols = append(cols, out)
-	}
-	return array.NewRecordBatch(rec.Schema(), cols, int64(len(idx))), nil
 }
 
 // collectTags adds the distinct tags of rec to the job's per-day sets.

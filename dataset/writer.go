@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"gocloud.dev/blob"
@@ -173,6 +175,7 @@ type partFile struct {
 	staged  string
 	sink    *sink
 	fw      *pqarrow.FileWriter
+	mem     *countingAllocator // the Parquet writer's allocator
 	schema  *arrow.Schema
 	rgRows  int
 	maxRG   int
@@ -185,13 +188,41 @@ func createPart(ctx context.Context, b *blob.Bucket, staged string, schema *arro
 	if err != nil {
 		return nil, err
 	}
+	mem := &countingAllocator{mem: o.Allocator}
+	o.Allocator = mem
 	props, aprops := writerProps(o, schema)
 	fw, err := pqarrow.NewFileWriter(schema, s, props, aprops)
 	if err != nil {
 		s.abort()
 		return nil, fmt.Errorf("create %s: %w", staged, err)
 	}
-	return &partFile{staged: staged, sink: s, fw: fw, schema: schema, maxRG: o.RowGroupRows}, nil
+	return &partFile{staged: staged, sink: s, fw: fw, mem: mem, schema: schema, maxRG: o.RowGroupRows}, nil
+}
+
+// countingAllocator counts the bytes allocated through it and not freed:
+// what one file's Parquet writer holds (encoders, dictionaries, buffered
+// pages).
+type countingAllocator struct {
+	mem memory.Allocator
+	n   atomic.Int64
+}
+
+// Allocate implements memory.Allocator.
+func (c *countingAllocator) Allocate(size int) []byte {
+	c.n.Add(int64(size))
+	return c.mem.Allocate(size)
+}
+
+// Reallocate implements memory.Allocator.
+func (c *countingAllocator) Reallocate(size int, b []byte) []byte {
+	c.n.Add(int64(size - len(b)))
+	return c.mem.Reallocate(size, b)
+}
+
+// Free implements memory.Allocator.
+func (c *countingAllocator) Free(b []byte) {
+	c.n.Add(-int64(len(b)))
+	c.mem.Free(b)
 }
 
 // write appends rec, starting a new buffered row group whenever the
@@ -200,10 +231,9 @@ func (p *partFile) write(rec arrow.RecordBatch) error {
 	n := int(rec.NumRows())
 	for off := 0; off < n; {
 		if p.rgRows == p.maxRG {
-			if err := p.check(p.fw.NewBufferedRowGroupChecked()); err != nil {
+			if err := p.flush(); err != nil {
 				return err
 			}
-			p.rgRows = 0
 		}
 		k := min(n-off, p.maxRG-p.rgRows)
 		if err := p.writeSlice(rec, off, k); err != nil {
@@ -213,6 +243,22 @@ func (p *partFile) write(rec arrow.RecordBatch) error {
 	}
 	return nil
 }
+
+// flush writes out the buffered row group, if it holds rows, and starts
+// the next one.
+func (p *partFile) flush() error {
+	if p.rgRows == 0 {
+		return nil
+	}
+	if err := p.check(p.fw.NewBufferedRowGroupChecked()); err != nil {
+		return err
+	}
+	p.rgRows = 0
+	return nil
+}
+
+// buffered returns the bytes the file's Parquet writer holds.
+func (p *partFile) buffered() int64 { return p.mem.n.Load() }
 
 // writeSlice writes rows [off, off+k) of rec into the current row group.
 func (p *partFile) writeSlice(rec arrow.RecordBatch, off, k int) error {
