@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gocloud.dev/blob"
+
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
+	"github.com/focus-ingest/focus-ingest/storage"
+)
+
+// crossSamples are the exports of the cross-backend test: FOCUS 1.0 (the
+// anonymised real export, "NULL"s and 11 fractional digits), 1.2 and 1.3.
+var crossSamples = []string{
+	"focus-1.0/focus-1.0_multi-provider_sandbox-anon_1000rows.csv",
+	"focus-1.2/azure_focus-1.2_costandusage_100rows.csv",
+	"focus-1.3/gcp_focus-1.3_costandusage_25rows_credits.csv",
+}
+
+// TestCrossBackend runs the CLI from s3:// inputs to an azblob:// lake and
+// from azblob:// inputs to an s3:// lake, then downloads both lakes and
+// has tests/python/test_backends.py check them with pyarrow and DuckDB
+// against sums computed from the CSV text.
+func TestCrossBackend(t *testing.T) {
+	s3, az := testenv.StartS3(t), testenv.StartAzurite(t)
+	s3.CreateBucket(t, "exports")
+	az.CreateBucket(t, "lake")
+	for _, f := range crossSamples {
+		put(t, s3.URL("exports", "in"), f)
+		put(t, az.URL("lake", "in"), f)
+	}
+	env := map[string]string{"FOCUS_INGEST_PROGRESS": "never"}
+	toAzure := runWith(t, context.Background(), env,
+		"--input", s3.URL("exports", "in/**/*.csv"), "--output", az.URL("lake", "from-s3"))
+	if toAzure.code != exitOK {
+		t.Fatalf("s3 → azblob: exit %d\n%s", toAzure.code, toAzure.stderr)
+	}
+	toS3 := runWith(t, context.Background(), env,
+		"--input", az.URL("lake", "in/**/*.csv"), "--output", s3.URL("exports", "from-azure"))
+	if toS3.code != exitOK {
+		t.Fatalf("azblob → s3: exit %d\n%s", toS3.code, toS3.stderr)
+	}
+	for _, r := range []result{toAzure, toS3} {
+		if !strings.Contains(r.stdout, "1,125 rows") {
+			t.Errorf("summary does not report 1,125 costs_raw rows:\n%s", r.stdout)
+		}
+	}
+	dir := t.TempDir()
+	download(t, az.URL("lake", "from-s3"), filepath.Join(dir, "azure"))
+	download(t, s3.URL("exports", "from-azure"), filepath.Join(dir, "s3"))
+	pytest(t, dir)
+}
+
+// put uploads a sample below the location base.
+func put(t *testing.T, base, rel string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(samples, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := storage.Open(context.Background(), base, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.WriteAll(context.Background(), rel, data, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// download copies the dataset directories of a lake to dir, as a reader
+// that syncs a bucket locally would.
+func download(t *testing.T, lake, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := storage.Open(ctx, lake, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	it := b.List(nil)
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(o.Key, "costs_raw/") && !strings.HasPrefix(o.Key, "tags_index/") {
+			continue
+		}
+		copyObject(t, b, o.Key, filepath.Join(dir, filepath.FromSlash(o.Key)))
+	}
+}
+
+func copyObject(t *testing.T, b *blob.Bucket, key, dst string) {
+	t.Helper()
+	data, err := b.ReadAll(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pytest runs tests/python/test_backends.py on the downloaded lakes.
+func pytest(t *testing.T, dir string) {
+	t.Helper()
+	root := testenv.Root(t)
+	bin := filepath.Join(root, ".venv", "bin", "pytest")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("independent check needs the venv's pytest (%s): run `make venv`", bin)
+	}
+	cmd := exec.Command(bin, "-q", "-p", "no:cacheprovider", filepath.Join(root, "tests", "python", "test_backends.py"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		"FOCUS_BACKENDS_LAKES="+filepath.Join(dir, "azure")+string(os.PathListSeparator)+filepath.Join(dir, "s3"),
+		"FOCUS_BACKENDS_SAMPLES="+strings.Join(crossSamples, ","))
+	out, err := cmd.CombinedOutput()
+	t.Logf("pytest tests/python/test_backends.py:\n%s", out)
+	if err != nil {
+		t.Fatalf("independent check failed: %v", err)
+	}
+}
