@@ -81,7 +81,7 @@ func TestIngestActionErrors(t *testing.T) {
 	wantCode(t, err, codes.InvalidArgument, "no sources")
 	_, err = e.action(ctx, "frobnicate", ``)
 	wantCode(t, err, codes.InvalidArgument, "unknown action")
-	e.writeSource("bad.csv", []byte("ChargePeriodStart,BilledCost\n2024-09-01,1\n2024-09-01,1,2\n"))
+	e.writeSource("bad.csv", []byte("ChargePeriodStart,BilledCost\n2024-09-01T00:00:00Z,1\n2024-09-01T00:00:00Z,1,2\n"))
 	_, err = e.action(ctx, "ingest", `{"sources": ["file://`+e.src+`/bad.csv"]}`)
 	wantCode(t, err, codes.InvalidArgument, "bad.csv:3:")
 	closed := newEnv(t, func(c *Config) { c.AllowSource = nil })
