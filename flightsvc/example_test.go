@@ -84,7 +84,10 @@ func push(ctx context.Context, client flight.Client, cmd, data string) map[strin
 	b := array.NewBinaryBuilder(memory.DefaultAllocator, arrow.BinaryTypes.Binary)
 	b.Append([]byte(data))
 	col := b.NewArray()
+	b.Release()
 	rec := array.NewRecordBatch(sc, []arrow.Array{col}, 1)
+	col.Release()
+	defer rec.Release()
 	w := flight.NewRecordWriter(stream, ipc.WithSchema(sc))
 	w.SetFlightDescriptor(&flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte(cmd)})
 	if err := w.Write(rec); err != nil {

@@ -39,10 +39,12 @@ type PutCommand struct {
 	// Source key of the pushed rows and the name used in errors. Pushing
 	// the same source again replaces its earlier rows. Required.
 	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
-	// "csv" (default), "parquet" or "auto" for a chunk stream; ignored for
-	// an Arrow record stream.
+	// "csv", "parquet" or "auto" (default). Checked, but the content
+	// decides: Parquet is recognised by its magic bytes. Ignored for an
+	// Arrow record stream.
 	Format string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
-	// "auto" (default: sniffed from the bytes), "none", "gzip" or "zstd".
+	// "auto" (default), "none", "gzip" or "zstd". Checked, but the content
+	// decides: gzip and zstd are recognised by their magic bytes.
 	Compression string `protobuf:"bytes,3,opt,name=compression,proto3" json:"compression,omitempty"`
 	// "fail" (default): the first bad row fails the job; "quarantine":
 	// bad rows go to _rejects/ and the rest commits.
