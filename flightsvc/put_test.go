@@ -147,6 +147,26 @@ func TestPutBadCSV(t *testing.T) {
 	defer rec.Release()
 	_, err = e.put(ctx, `{"source": "rows", "on_error": "fail"}`, arrow.NewSchema(rec.Schema().Fields()[1:], nil), nil)
 	wantCode(t, err, codes.InvalidArgument, "ChargePeriodStart")
+	bad := badRowsBatch(e)
+	defer bad.Release()
+	_, err = e.put(ctx, `{"source": "rows.arrow"}`, bad.Schema(), []arrow.RecordBatch{bad})
+	wantCode(t, err, codes.InvalidArgument, `rows.arrow:3:2: BilledCost: invalid number`)
+	if files := e.files(); len(files) != 0 {
+		t.Fatalf("committed %v", files)
+	}
+}
+
+// badRowsBatch holds a bad money value in its second row.
+func badRowsBatch(e *env) arrow.RecordBatch {
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "ChargePeriodStart", Type: arrow.BinaryTypes.String},
+		{Name: "BilledCost", Type: arrow.BinaryTypes.String},
+	}, nil)
+	b := array.NewRecordBuilder(e.mem, sc)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).AppendValues([]string{"2024-09-01T00:00:00Z", "2024-09-01T01:00:00Z"}, nil)
+	b.Field(1).(*array.StringBuilder).AppendValues([]string{"1.5", "1,000.00"}, nil)
+	return b.NewRecordBatch()
 }
 
 func TestPutBadCommand(t *testing.T) {
