@@ -18,7 +18,7 @@ func costCSV(n int) string {
 	var b strings.Builder
 	b.WriteString(hdr)
 	for i := range n {
-		fmt.Fprintf(&b, "2024-01-%02d,%d.5,\"{\"\"i\"\":%d}\",row %d\n", i%28+1, i, i, i)
+		fmt.Fprintf(&b, "2024-01-%02dT00:00:00Z,%d.5,\"{\"\"i\"\":%d}\",row %d\n", i%28+1, i, i, i)
 	}
 	return b.String()
 }

@@ -232,7 +232,7 @@ const fuzzHeader = "ChargePeriodStart,BilledCost,ConsumedQuantity,Tags,x_s\n"
 // be a *ParseError wrapping a sentinel, and the counters must add up.
 func FuzzCSV(f *testing.F) {
 	for _, s := range []string{"", "a,b\n1,2", "\"a\"\"\",b\r\n", "\xef\xbb\xbf\"x\ny\"", "a\"b", "\"a\"b",
-		"2024-01-01,1.5,2e3,\"{\"\"k\"\":null}\",s\n", "2024-01-01 10:00:00Z,NULL,\"\",{},\"\"\"\"\n,,,,\n"} {
+		"2024-01-01T00:00:00Z,1.5,2e3,\"{\"\"k\"\":null}\",s\n", "2024-01-01 10:00:00Z,NULL,\"\",{},\"\"\"\"\n,,,,\n"} {
 		f.Add([]byte(s), false, false, false)
 		f.Add([]byte(s), true, true, true)
 	}

@@ -58,8 +58,8 @@ type number struct {
 }
 
 // ParseDecimal parses s exactly into a decimal128 of the given precision and
-// scale. Grammar: optional '-', digits, optional '.' digits (at least one
-// digit overall, so "5.", ".5" and "-.5" are accepted), optional e|E,
+// scale. Grammar: optional '-', digits, optional '.' digits (so ".5", "5." and
+// "-.5" are refused, as the design's grammar says), optional e|E,
 // optional sign, exponent digits. Nothing else: no '+' at the start, no
 // spaces, no ',' or '$', no NaN/Inf. More fractional digits than scale:
 // round half to even (on the magnitude) and report rounded=true.
@@ -88,7 +88,9 @@ func (n *number) scan(s []byte) int {
 	for i < len(s) && isDigit(s[i]) {
 		i++
 	}
-	digits := i - n.start
+	if i == n.start {
+		return i
+	}
 	n.dot = -1
 	if i < len(s) && s[i] == '.' {
 		n.dot = i
@@ -97,11 +99,10 @@ func (n *number) scan(s []byte) int {
 		for i < len(s) && isDigit(s[i]) {
 			i++
 		}
+		if i == f {
+			return i
+		}
 		n.fracLen = i - f
-		digits += n.fracLen
-	}
-	if digits == 0 {
-		return i
 	}
 	n.end = i
 	if i < len(s) && s[i]|0x20 == 'e' {
@@ -287,6 +288,10 @@ func decimalSyntax(s []byte, pos int) error {
 		return reason(ErrSyntax, "more than one decimal point")
 	case bytes.IndexAny(s, "0123456789") < 0:
 		return reason(ErrSyntax, "no digits")
+	case bytes.HasPrefix(bytes.TrimPrefix(s, []byte{'-'}), []byte{'.'}):
+		return reason(ErrSyntax, "no digit before the decimal point")
+	case pos > 0 && s[pos-1] == '.':
+		return reason(ErrSyntax, "no digit after the decimal point")
 	case pos >= len(s):
 		return reason(ErrSyntax, "exponent without digits")
 	}

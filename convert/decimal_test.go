@@ -28,9 +28,6 @@ var decimalCases = []decimalCase{
 	{in: "0.00001605990", prec: 38, sc: 32, want: "1605990" + strings.Repeat("0", 21)},
 	{in: "-12.5", prec: 38, sc: 2, want: "-1250"},
 	{in: "000123.4500", prec: 38, sc: 4, want: "1234500"},
-	{in: ".5", prec: 38, sc: 1, want: "5"},
-	{in: "5.", prec: 38, sc: 1, want: "50"},
-	{in: "-.25", prec: 38, sc: 2, want: "-25"},
 	// Ties round to even; other dropped digits round to nearest.
 	{in: "0.5", prec: 38, sc: 0, want: "0", rounded: true},
 	{in: "1.5", prec: 38, sc: 0, want: "2", rounded: true},
@@ -95,6 +92,10 @@ var decimalCases = []decimalCase{
 	{in: "", prec: 38, sc: 32, errIs: ErrSyntax, errSubstr: "empty"},
 	{in: "-", prec: 38, sc: 32, errIs: ErrSyntax, errSubstr: "no digits"},
 	{in: ".", prec: 38, sc: 32, errIs: ErrSyntax, errSubstr: "no digits"},
+	{in: ".5", prec: 38, sc: 1, errIs: ErrSyntax, errSubstr: "before the decimal point"},
+	{in: "-.25", prec: 38, sc: 2, errIs: ErrSyntax, errSubstr: "before the decimal point"},
+	{in: "5.", prec: 38, sc: 1, errIs: ErrSyntax, errSubstr: "after the decimal point"},
+	{in: "1.e5", prec: 38, sc: 1, errIs: ErrSyntax, errSubstr: "after the decimal point"},
 	{in: "-.", prec: 38, sc: 32, errIs: ErrSyntax, errSubstr: "no digits"},
 	{in: "e5", prec: 38, sc: 32, errIs: ErrSyntax},
 	{in: "+1", prec: 38, sc: 32, errIs: ErrSyntax, errSubstr: "'+'"},
@@ -153,7 +154,7 @@ func TestParseDecimalAllocs(t *testing.T) {
 }
 
 // decimalGrammar is the accepted grammar, written independently of the parser.
-var decimalGrammar = regexp.MustCompile(`^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?([0-9]+))?$`)
+var decimalGrammar = regexp.MustCompile(`^-?([0-9]+(\.[0-9]+)?)([eE][+-]?([0-9]+))?$`)
 
 // refDecimal computes the expected result with math/big: ok=false means a
 // syntax error, rangeErr an overflow.
@@ -162,7 +163,7 @@ func refDecimal(s string, prec, scale int32) (want *big.Int, rounded, rangeErr, 
 	if m == nil {
 		return nil, false, false, false
 	}
-	if m[3] != "" && huge(m[3], len(s)) {
+	if m[4] != "" && huge(m[4], len(s)) {
 		return hugeExponent(s, m)
 	}
 	r, ok := new(big.Rat).SetString(s)

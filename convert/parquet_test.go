@@ -508,9 +508,9 @@ func TestParquetErrors(t *testing.T) {
 			`in.parquet:3:2: BilledCost: value out of range: value has 7 integer digits`},
 		{"null charge period", []pqCol{{"ChargePeriodStart", tsMs, `["2024-01-01T00:00:00", null]`}}, ErrNull,
 			`in.parquet:3:1: ChargePeriodStart: missing required value`},
-		{"empty charge period", []pqCol{{"x", str, `["a", "b"]`}, {"ChargePeriodStart", str, `["2024-01-01", "null"]`}}, ErrNull,
+		{"empty charge period", []pqCol{{"x", str, `["a", "b"]`}, {"ChargePeriodStart", str, `["2024-01-01T00:00:00Z", "null"]`}}, ErrNull,
 			`in.parquet:3:2: ChargePeriodStart: missing required value`},
-		{"bad timestamp text", []pqCol{{"ChargePeriodStart", str, `["2024-01-01", "18/09/2024"]`}}, ErrTimestamp,
+		{"bad timestamp text", []pqCol{{"ChargePeriodStart", str, `["2024-01-01T00:00:00Z", "18/09/2024"]`}}, ErrTimestamp,
 			`in.parquet:3:1: ChargePeriodStart: invalid timestamp`},
 		{"bad tags text", []pqCol{cpsCol, {"Tags", str, `["{}", "env=prod"]`}}, ErrTags, `in.parquet:3:2: Tags: invalid tags`},
 		{"invalid utf8", []pqCol{cpsCol, {"x_Bin", arrow.BinaryTypes.Binary, `["YQ==", "wyg="]`}}, ErrEncoding,
@@ -541,7 +541,7 @@ func TestParquetErrors(t *testing.T) {
 }
 
 func TestParquetNotParquet(t *testing.T) {
-	for _, in := range []string{"", "PAR1", "ChargePeriodStart\n2024-01-01\n", "PAR1" + strings.Repeat("\x00", 40) + "PAR1"} {
+	for _, in := range []string{"", "PAR1", "ChargePeriodStart\n2024-01-01T00:00:00Z\n", "PAR1" + strings.Repeat("\x00", 40) + "PAR1"} {
 		_, _, err := readParquetTable(t, []byte(in), Options{})
 		var pe *ParseError
 		if !errors.As(err, &pe) || !errors.Is(err, ErrParquet) || pe.Line != 1 {
@@ -586,7 +586,7 @@ func TestParquetSourceError(t *testing.T) {
 
 func TestParquetReject(t *testing.T) {
 	data := parquetOf(t, 2, false,
-		pqCol{"ChargePeriodStart", arrow.BinaryTypes.String, `["2024-01-01", "x", "2024-01-02", "2024-01-03", null]`},
+		pqCol{"ChargePeriodStart", arrow.BinaryTypes.String, `["2024-01-01T00:00:00Z", "x", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z", null]`},
 		pqCol{"BilledCost", arrow.PrimitiveTypes.Float64, `[1, 2, "NaN", 0.25, 5]`},
 		pqCol{"Tags", arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String),
 			`[[{"key": "a", "value": "1"}], [{"key": "b", "value": "2"}, {"key": "c", "value": "3"}], [], [{"key": "d", "value": "4"}], null]`},

@@ -173,7 +173,7 @@ func TestReaderRoundingAndBatches(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("ChargePeriodStart,BilledCost\n")
 	for i := range 10 {
-		fmt.Fprintf(&b, "2024-01-01,0.%032d5\n", i%2) // ...05 at scale 32: a tie
+		fmt.Fprintf(&b, "2024-01-01T00:00:00Z,0.%032d5\n", i%2) // ...05 at scale 32: a tie
 	}
 	tb, st, err := readTable(t, strings.NewReader(b.String()), Options{BatchSize: 3})
 	if err != nil {
@@ -206,28 +206,28 @@ func TestReaderErrors(t *testing.T) {
 			`in.csv:1:2: bad header: empty column name (value " ")`},
 		{"header invalid utf8", "ChargePeriodStart,B\xffx\n", ErrEncoding,
 			`in.csv:1:2: invalid UTF-8: the file must be UTF-8 encoded (value "B\xffx")`},
-		{"ragged short", hdr + "2024-01-01,1,{}\n", ErrCSV,
+		{"ragged short", hdr + "2024-01-01T00:00:00Z,1,{}\n", ErrCSV,
 			`in.csv:2:4: x_Name: malformed CSV: record has 3 fields, header has 4 (value "")`},
-		{"ragged long", hdr + "2024-01-01,1,{},a,b\n", ErrCSV,
+		{"ragged long", hdr + "2024-01-01T00:00:00Z,1,{},a,b\n", ErrCSV,
 			`in.csv:2:5: malformed CSV: record has 5 fields, header has 4 (value "b")`},
-		{"bare quote", hdr + "2024-01-01,1,{},a\"b\n", ErrCSV, `in.csv:2:4: x_Name: malformed CSV: bare quote`},
-		{"text after quote", hdr + "2024-01-01,\"1\"2,{},a\n", ErrCSV, `in.csv:2:2: BilledCost: malformed CSV: text after the closing quote`},
-		{"unterminated quote", hdr + "2024-01-01,1,{},\"a\n", ErrCSV, `in.csv:2:4: x_Name: malformed CSV: quoted field not terminated`},
-		{"dollar", hdr + "2024-01-01,$1.00,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
-		{"thousands", hdr + "2024-01-01,\"1,000.00\",{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
-		{"space", hdr + "2024-01-01, 1,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
-		{"nan", hdr + "2024-01-01,NaN,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
-		{"inf", hdr + "2024-01-01,-Inf,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
-		{"overflow", hdr + "2024-01-01,1000000,{},a\n", ErrRange, `in.csv:2:2: BilledCost: value out of range`},
-		{"bad date", hdr + "2023-02-29,1,{},a\n", ErrTimestamp, `in.csv:2:1: ChargePeriodStart: invalid timestamp`},
+		{"bare quote", hdr + "2024-01-01T00:00:00Z,1,{},a\"b\n", ErrCSV, `in.csv:2:4: x_Name: malformed CSV: bare quote`},
+		{"text after quote", hdr + "2024-01-01T00:00:00Z,\"1\"2,{},a\n", ErrCSV, `in.csv:2:2: BilledCost: malformed CSV: text after the closing quote`},
+		{"unterminated quote", hdr + "2024-01-01T00:00:00Z,1,{},\"a\n", ErrCSV, `in.csv:2:4: x_Name: malformed CSV: quoted field not terminated`},
+		{"dollar", hdr + "2024-01-01T00:00:00Z,$1.00,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"thousands", hdr + "2024-01-01T00:00:00Z,\"1,000.00\",{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"space", hdr + "2024-01-01T00:00:00Z, 1,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"nan", hdr + "2024-01-01T00:00:00Z,NaN,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"inf", hdr + "2024-01-01T00:00:00Z,-Inf,{},a\n", ErrSyntax, `in.csv:2:2: BilledCost: invalid number`},
+		{"overflow", hdr + "2024-01-01T00:00:00Z,1000000,{},a\n", ErrRange, `in.csv:2:2: BilledCost: value out of range`},
+		{"bad date", hdr + "2023-02-29T00:00:00Z,1,{},a\n", ErrTimestamp, `in.csv:2:1: ChargePeriodStart: invalid timestamp`},
 		{"unparseable date", hdr + "18/09/2024,1,{},a\n", ErrTimestamp, `in.csv:2:1: ChargePeriodStart: invalid timestamp`},
-		{"null charge period", hdr + "2024-01-01,1,{},a\n\"NULL\",1,{},a\n", ErrNull,
+		{"null charge period", hdr + "2024-01-01T00:00:00Z,1,{},a\n\"NULL\",1,{},a\n", ErrNull,
 			`in.csv:3:1: ChargePeriodStart: missing required value: ChargePeriodStart must not be empty (value "NULL")`},
-		{"tags not json", hdr + "2024-01-01,1,env=prod,a\n", ErrTags, `in.csv:2:3: Tags: invalid tags`},
-		{"tags nested", hdr + "2024-01-01,1,\"{\"\"a\"\":{}}\",a\n", ErrTags, `in.csv:2:3: Tags: invalid tags`},
-		{"invalid utf8", hdr + "2024-01-01,1,{},\xc3(\n", ErrEncoding,
+		{"tags not json", hdr + "2024-01-01T00:00:00Z,1,env=prod,a\n", ErrTags, `in.csv:2:3: Tags: invalid tags`},
+		{"tags nested", hdr + "2024-01-01T00:00:00Z,1,\"{\"\"a\"\":{}}\",a\n", ErrTags, `in.csv:2:3: Tags: invalid tags`},
+		{"invalid utf8", hdr + "2024-01-01T00:00:00Z,1,{},\xc3(\n", ErrEncoding,
 			`in.csv:2:4: x_Name: invalid UTF-8: the file must be UTF-8 encoded (value "\xc3(")`},
-		{"late line", hdr + "2024-01-01,1,{},\"multi\nline\"\n2024-01-01,x,{},a\n", ErrSyntax, `in.csv:4:2: BilledCost: invalid number`},
+		{"late line", hdr + "2024-01-01T00:00:00Z,1,{},\"multi\nline\"\n2024-01-01T00:00:00Z,x,{},a\n", ErrSyntax, `in.csv:4:2: BilledCost: invalid number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,15 +245,15 @@ func TestReaderErrors(t *testing.T) {
 
 func TestReaderReject(t *testing.T) {
 	in := hdr +
-		"2024-01-01,1,{},good1\n" +
-		"2024-01-01,2,not-json,bad-tags\n" + // fails after a good field: rolled back
-		"2024-01-01,3,{}\n" +
-		"\"2024-01-01\",\"4\",\"{\"\"k\"\":\"\"v\"\"}\",\"multi\nline\"\n" +
-		"2024-01-01,5,{},a\"b\r\n" +
-		"2024-01-01,6,{},\xff\n" +
-		"2024-01-01,1.000000000000000000000000000000005,{},rounded\n" +
+		"2024-01-01T00:00:00Z,1,{},good1\n" +
+		"2024-01-01T00:00:00Z,2,not-json,bad-tags\n" + // fails after a good field: rolled back
+		"2024-01-01T00:00:00Z,3,{}\n" +
+		"\"2024-01-01T00:00:00Z\",\"4\",\"{\"\"k\"\":\"\"v\"\"}\",\"multi\nline\"\n" +
+		"2024-01-01T00:00:00Z,5,{},a\"b\r\n" +
+		"2024-01-01T00:00:00Z,6,{},\xff\n" +
+		"2024-01-01T00:00:00Z,1.000000000000000000000000000000005,{},rounded\n" +
 		"NULL,7,{},nullcps\n" +
-		"2024-01-01,8,{},good2"
+		"2024-01-01T00:00:00Z,8,{},good2"
 	var rejects []Reject
 	tb, st, err := readTable(t, strings.NewReader(in), Options{BatchSize: 2, OnReject: func(r Reject) error {
 		rejects = append(rejects, r)
@@ -271,8 +271,8 @@ func TestReaderReject(t *testing.T) {
 	if !reflect.DeepEqual(tb.Rows, wantRows) {
 		t.Fatalf("rows %q", tb.Rows)
 	}
-	wantRaw := []string{"2024-01-01,2,not-json,bad-tags", "2024-01-01,3,{}", "2024-01-01,5,{},a\"b",
-		"2024-01-01,6,{},\xff", "NULL,7,{},nullcps"}
+	wantRaw := []string{"2024-01-01T00:00:00Z,2,not-json,bad-tags", "2024-01-01T00:00:00Z,3,{}", "2024-01-01T00:00:00Z,5,{},a\"b",
+		"2024-01-01T00:00:00Z,6,{},\xff", "NULL,7,{},nullcps"}
 	wantLine := []int{3, 4, 7, 8, 10}
 	if len(rejects) != len(wantRaw) {
 		t.Fatalf("%d rejects: %+v", len(rejects), rejects)
@@ -288,15 +288,15 @@ func TestReaderReject(t *testing.T) {
 }
 
 func TestReaderRollback(t *testing.T) {
-	good := `"{""a"":null,""b"":""1""}",s,2024-01-01,1,"{""z"":null}"` + "\n"
+	good := `"{""a"":null,""b"":""1""}",s,2024-01-01T00:00:00Z,1,"{""z"":null}"` + "\n"
 	in := "Tags,x_s,ChargePeriodStart,BilledCost,AllocatedTags\n" + good +
-		`"{""c"":null,""d"":null,""e"":""x""}",bad1,2024-01-01,1,[]` + "\n" + // fails at the last column
-		`"{""c"":null}",bad2,2024-01-01,$1,{}` + "\n" +
-		`NULL,bad3,2024-01-01,x,{}` + "\n" +
-		`{},bad4,2024-13-01,1,{}` + "\n" +
-		`[],bad5,2024-01-01,1,{}` + "\n" +
+		`"{""c"":null,""d"":null,""e"":""x""}",bad1,2024-01-01T00:00:00Z,1,[]` + "\n" + // fails at the last column
+		`"{""c"":null}",bad2,2024-01-01T00:00:00Z,$1,{}` + "\n" +
+		`NULL,bad3,2024-01-01T00:00:00Z,x,{}` + "\n" +
+		`{},bad4,2024-13-01T00:00:00Z,1,{}` + "\n" +
+		`[],bad5,2024-01-01T00:00:00Z,1,{}` + "\n" +
 		`"{""q"":""r""}",NULL,2024-01-01 00:00:01,NULL,NULL` + "\n" +
-		good + `{},bad6,2024-01-01,1,{"` + "\"\n"
+		good + `{},bad6,2024-01-01T00:00:00Z,1,{"` + "\"\n"
 	n := 0
 	tb, st, err := readTable(t, strings.NewReader(in), Options{BatchSize: 2, OnReject: func(Reject) error { n++; return nil }})
 	if err != nil {
@@ -323,13 +323,13 @@ func TestReaderInline(t *testing.T) {
 
 func TestReaderRejectStops(t *testing.T) {
 	stop := errors.New("too many rejects")
-	in := hdr + "2024-01-01,x,{},a\n2024-01-01,1,{},b\n"
+	in := hdr + "2024-01-01T00:00:00Z,x,{},a\n2024-01-01T00:00:00Z,1,{},b\n"
 	_, _, err := readTable(t, strings.NewReader(in), Options{OnReject: func(Reject) error { return stop }})
 	if err != stop {
 		t.Fatalf("got %v", err)
 	}
 	// A fatal error ends the read in reject mode too.
-	in = hdr + "2024-01-01,1,{},\"open\n2024-01-01,1,{},b\n"
+	in = hdr + "2024-01-01T00:00:00Z,1,{},\"open\n2024-01-01T00:00:00Z,1,{},b\n"
 	n := 0
 	_, _, err = readTable(t, strings.NewReader(in), Options{OnReject: func(Reject) error { n++; return nil }})
 	if !errors.Is(err, ErrCSV) || n != 0 {
@@ -444,7 +444,7 @@ func checkCell(k Kind, src, got string) error {
 }
 
 func referenceTime(src string) string {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02T00:00:00Z"} {
 		if tm, err := time.Parse(layout, src); err == nil {
 			return tm.UTC().Format(time.RFC3339Nano)
 		}

@@ -16,9 +16,9 @@ type clock struct {
 }
 
 // ParseTimestamp parses s into microseconds since the Unix epoch, UTC.
-// Accepted: YYYY-MM-DD, then optionally 'T' or ' ' and hh:mm[:ss[.fraction]],
-// then optionally 'Z'|'z' or an offset +hh:mm, +hhmm, +hh (or '-') up to
-// ±18:00. A zone needs a time. Naive = UTC. A fraction has 1-9 digits; digits
+// Accepted, as the design lists them: YYYY-MM-DD, 'T' or ' ', hh:mm[:ss[.fraction]],
+// then optionally 'Z' or an offset ±hh:mm up to ±18:00. Naive = UTC. Anything
+// else (a date alone, 'z', ±hhmm, ±hh) is an error. A fraction has 1-9 digits; digits
 // past microseconds are dropped (floor). Impossible dates (2023-02-29,
 // 24:00, :60) are errors. Errors wrap ErrTimestamp. No allocation on success.
 func ParseTimestamp(s []byte) (int64, error) {
@@ -28,7 +28,7 @@ func ParseTimestamp(s []byte) (int64, error) {
 	}
 	days := daysFromCivil(y, m, d)
 	if len(s) == 10 {
-		return days * usPerDay, nil
+		return 0, reason(ErrTimestamp, "expected a time after the date")
 	}
 	if s[10] != 'T' && s[10] != ' ' {
 		return 0, reason(ErrTimestamp, "expected 'T' or ' ' after the date")
@@ -125,31 +125,22 @@ func parseFraction(s []byte) (int, []byte, error) {
 	return us, s[n:], nil
 }
 
-// parseZone reads "", Z, z, ±hh, ±hhmm or ±hh:mm and returns the offset east
-// of UTC in minutes.
+// parseZone reads "", Z or ±hh:mm and returns the offset east of UTC in
+// minutes.
 func parseZone(s []byte) (int, error) {
 	switch {
 	case len(s) == 0:
 		return 0, nil
-	case len(s) == 1 && (s[0] == 'Z' || s[0] == 'z'):
+	case len(s) == 1 && s[0] == 'Z':
 		return 0, nil
 	case s[0] != '+' && s[0] != '-':
 		return 0, reason(ErrTimestamp, "unexpected text after the time")
 	}
-	var h, m int
-	ok1, ok2 := false, true
-	switch {
-	case len(s) == 3:
-		h, ok1 = digits2(s[1], s[2])
-	case len(s) == 5:
-		h, ok1 = digits2(s[1], s[2])
-		m, ok2 = digits2(s[3], s[4])
-	case len(s) == 6 && s[3] == ':':
-		h, ok1 = digits2(s[1], s[2])
-		m, ok2 = digits2(s[4], s[5])
-	default:
+	if len(s) != 6 || s[3] != ':' {
 		return 0, reason(ErrTimestamp, "expected an offset ±hh:mm")
 	}
+	h, ok1 := digits2(s[1], s[2])
+	m, ok2 := digits2(s[4], s[5])
 	if !ok1 || !ok2 || m > 59 || h*60+m > maxOffsetMinutes {
 		return 0, reason(ErrTimestamp, "offset %s out of range", s)
 	}

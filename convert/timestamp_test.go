@@ -16,27 +16,27 @@ var timestampCases = []struct {
 	want int64
 	bad  string // substring of the error; "" means success
 }{
-	{in: "1970-01-01", want: 0},
+	{in: "1970-01-01", bad: "expected a time"},
 	{in: "1970-01-01T00:00:00Z", want: 0},
 	{in: "1969-12-31T23:59:59.999999Z", want: -1},
 	{in: "2024-09-18T22:00:00Z", want: 1726696800_000000},
 	{in: "2024-09-18 22:00:00", want: 1726696800_000000},
 	{in: "2024-09-18T22:00", want: 1726696800_000000},
-	{in: "2024-09-18 22:00z", want: 1726696800_000000},
-	{in: "2024-09-18", want: 1726617600_000000},
+	{in: "2024-09-18 22:00z", bad: "after the time"},
+	{in: "2024-09-18", bad: "expected a time"},
 	{in: "2024-09-18T22:00:00.5Z", want: 1726696800_500000},
 	{in: "2024-09-18T22:00:00.123456789Z", want: 1726696800_123456},
 	{in: "2024-09-18T22:00:00.000001", want: 1726696800_000001},
 	{in: "2024-09-19T00:00:00+02:00", want: 1726696800_000000},
-	{in: "2024-09-19T00:00:00+0200", want: 1726696800_000000},
-	{in: "2024-09-19T00:00:00+02", want: 1726696800_000000},
+	{in: "2024-09-19T00:00:00+0200", bad: "offset"},
+	{in: "2024-09-19T00:00:00+02", bad: "offset"},
 	{in: "2024-09-18T12:30:00-09:30", want: 1726696800_000000},
 	{in: "2024-09-18T22:00:00-00:00", want: 1726696800_000000},
 	{in: "2024-09-18T22:00:00+18:00", want: 1726696800_000000 - 18*3600_000000},
 	{in: "2024-02-29T00:00:00Z", want: 1709164800_000000},
-	{in: "2000-02-29", want: 951782400_000000},
-	{in: "1900-03-01", want: -2203891200_000000},
-	{in: "0000-01-01", want: -62167219200_000000},
+	{in: "2000-02-29 00:00", want: 951782400_000000},
+	{in: "1900-03-01 00:00", want: -2203891200_000000},
+	{in: "0000-01-01 00:00", want: -62167219200_000000},
 	{in: "9999-12-31T23:59:59.999999Z", want: 253402300799_999999},
 	{in: "2023-02-29", bad: "day 29 out of range"},
 	{in: "1900-02-29", bad: "day 29"},
@@ -86,7 +86,7 @@ func TestParseTimestamp(t *testing.T) {
 }
 
 func TestParseTimestampAllocs(t *testing.T) {
-	for _, in := range []string{"2024-09-18T22:00:00.123Z", "2024-09-18 22:00:00+0530", "2024-09-18T22:00-08"} {
+	for _, in := range []string{"2024-09-18T22:00:00.123Z", "2024-09-18 22:00:00+05:30", "2024-09-18T22:00-08:00"} {
 		s := []byte(in)
 		if n := testing.AllocsPerRun(100, func() { _, _ = ParseTimestamp(s) }); n != 0 {
 			t.Errorf("ParseTimestamp(%q) allocates %v times per call", in, n)
@@ -96,8 +96,8 @@ func TestParseTimestampAllocs(t *testing.T) {
 
 // timestampGrammar is the accepted syntax, written independently of the parser.
 var timestampGrammar = regexp.MustCompile(
-	`^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]([0-9]{2}:[0-9]{2})(?::([0-9]{2})(\.[0-9]{1,9})?)?` +
-		`([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$`)
+	`^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2})(?::([0-9]{2})(\.[0-9]{1,9})?)?` +
+		`(Z|[+-][0-9]{2}:[0-9]{2})?$`)
 
 // refTimestamp parses s with time.Parse after normalising it to RFC 3339.
 func refTimestamp(s string) (int64, bool) {
