@@ -171,15 +171,18 @@ func (s *sink) abort() {
 
 // partFile is one Parquet file being written to staging.
 type partFile struct {
-	info    FileInfo
-	staged  string
-	sink    *sink
-	fw      *pqarrow.FileWriter
-	mem     *countingAllocator // the Parquet writer's allocator
-	schema  *arrow.Schema
-	rgRows  int
-	maxRG   int
-	lastUse int64
+	info   FileInfo
+	staged string
+	sink   *sink
+	fw     *pqarrow.FileWriter
+	mem    *countingAllocator // the Parquet writer's allocator
+	// plainCols and plainWidth are the count and total byte width of
+	// the plain-encoded (decimal) columns.
+	plainCols, plainWidth int64
+	schema                *arrow.Schema
+	rgRows                int
+	maxRG                 int
+	lastUse               int64
 }
 
 // createPart starts a Parquet file with schema at staged key.
@@ -196,7 +199,14 @@ func createPart(ctx context.Context, b *blob.Bucket, staged string, schema *arro
 		s.abort()
 		return nil, fmt.Errorf("create %s: %w", staged, err)
 	}
-	return &partFile{staged: staged, sink: s, fw: fw, mem: mem, schema: schema, maxRG: o.RowGroupRows}, nil
+	p := &partFile{staged: staged, sink: s, fw: fw, mem: mem, schema: schema, maxRG: o.RowGroupRows}
+	for _, f := range schema.Fields() {
+		if id := f.Type.ID(); id == arrow.DECIMAL128 || id == arrow.DECIMAL256 { // see writerProps
+			p.plainCols++
+			p.plainWidth += int64(f.Type.(arrow.FixedWidthDataType).BitWidth() / 8)
+		}
+	}
+	return p, nil
 }
 
 // countingAllocator counts the bytes allocated through it and not freed:
@@ -257,8 +267,15 @@ func (p *partFile) flush() error {
 	return nil
 }
 
-// buffered returns the bytes the file's Parquet writer holds.
-func (p *partFile) buffered() int64 { return p.mem.n.Load() }
+// buffered returns the bytes the file's Parquet writer holds: what it
+// allocated (encoders, dictionaries), its buffered pages, and the values
+// of plain-encoded (decimal) columns not yet cut into a page, which
+// arrow-go keeps in buffers of its own pool, each up to twice the data
+// page size.
+func (p *partFile) buffered() int64 {
+	unpaged := min(int64(p.rgRows)*p.plainWidth, p.plainCols*2*parquet.DefaultDataPageSize)
+	return p.mem.n.Load() + p.fw.RowGroupTotalBytesWritten() + unpaged
+}
 
 // writeSlice writes rows [off, off+k) of rec into the current row group.
 func (p *partFile) writeSlice(rec arrow.RecordBatch, off, k int) error {
