@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/focus-ingest/focus-ingest/convert"
@@ -16,10 +18,11 @@ import (
 
 // runner is the state of one running job.
 type runner struct {
-	s   Service
-	job *dataset.Job
-	t   tracker
-	sum Summary
+	s     Service
+	job   *dataset.Job
+	jobMu sync.Mutex // job is written to and rejected into from two goroutines (copy)
+	t     tracker
+	sum   Summary
 }
 
 // all converts every stream into the job, in order.
@@ -108,21 +111,72 @@ func (r *runner) readerOptions(ctx context.Context, st stream) convert.Options {
 }
 
 // copy writes every batch of rd to the job and returns the rows written.
+// rd is read in a goroutine of its own, at most batchesAhead batches ahead of
+// the writes, so that parsing and Parquet encoding run on two cores. The
+// first error wins: a failed write stops the reading, a failed read ends
+// the writes, and either way the caller aborts the job.
 func (r *runner) copy(ctx context.Context, st stream, rd batchReader) (int64, error) {
+	// Writes get ctx itself: the files they open outlive this call.
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	batches := make(chan arrow.RecordBatch, batchesAhead)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- r.read(readCtx, rd, batches)
+	}()
 	var rows int64
+	var err error
+	for rec := range batches {
+		if err == nil {
+			if err = ctx.Err(); err == nil {
+				err = r.write(ctx, st.source, rec)
+			}
+			if err != nil {
+				stopReading()
+			} else {
+				rows += rec.NumRows()
+			}
+		}
+		rec.Release()
+	}
+	if rerr := <-readErr; err == nil {
+		err = rerr
+	}
+	return rows, err
+}
+
+// batchesAhead is how many batches the reading goroutine of copy may have
+// ready beyond the one being written: each holds a batch of memory.
+const batchesAhead = 1
+
+// read sends the batches of rd, retained, to out until rd ends or ctx is
+// cancelled. It counts the rows read for progress.
+func (r *runner) read(ctx context.Context, rd batchReader, out chan<- arrow.RecordBatch) error {
 	for rd.Next() {
 		if err := ctx.Err(); err != nil {
-			return rows, err
+			return err
 		}
 		rec := rd.RecordBatch()
-		if err := r.job.Write(ctx, st.source, rec); err != nil {
-			return rows, err
-		}
-		rows += rec.NumRows()
 		r.t.p.Rows += rec.NumRows()
 		r.t.report(false)
+		rec.Retain()
+		select {
+		case out <- rec:
+		case <-ctx.Done():
+			rec.Release()
+			return ctx.Err()
+		}
 	}
-	return rows, rd.Err()
+	return rd.Err()
+}
+
+// write writes rec to the job; the job is shared with rejects reported
+// by the reading goroutine.
+func (r *runner) write(ctx context.Context, source string, rec arrow.RecordBatch) error {
+	r.jobMu.Lock()
+	defer r.jobMu.Unlock()
+	return r.job.Write(ctx, source, rec)
 }
 
 // fileError decides what an error reading a stream does: in quarantine
@@ -149,7 +203,10 @@ func (r *runner) reject(ctx context.Context, st stream, pe *convert.ParseError, 
 		Value:  pe.Value,
 		Raw:    string(raw),
 	}
-	if err := r.job.Reject(ctx, rec); err != nil {
+	r.jobMu.Lock()
+	err := r.job.Reject(ctx, rec)
+	r.jobMu.Unlock()
+	if err != nil {
 		return err
 	}
 	r.sum.Rejected++

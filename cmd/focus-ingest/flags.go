@@ -40,6 +40,7 @@ type ingestConfig struct {
 	json        bool
 	help        bool
 	version     bool
+	cpuProfile  string
 }
 
 // listFlag is a repeatable string flag.
@@ -75,6 +76,7 @@ func newIngestFlags(c *ingestConfig) *flag.FlagSet {
 	fs.BoolVar(&c.json, "json", false, "print the summary as one JSON object")
 	fs.BoolVar(&c.help, "help", false, "show this help")
 	fs.BoolVar(&c.version, "version", false, "print the version")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "debugging: write a CPU profile (pprof) of the run to `FILE`")
 	return fs
 }
 

@@ -103,6 +103,13 @@ func (a *app) ingestCmd(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.stdout, "focus-ingest", versionString())
 		return exitOK
 	}
+	if cfg.cpuProfile != "" {
+		stop, err := startCPUProfile(cfg.cpuProfile)
+		if err != nil {
+			return a.usageError(err)
+		}
+		defer stop()
+	}
 	return a.ingest(ctx, cfg)
 }
 
@@ -149,6 +156,7 @@ Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_ON_ERROR; flag
   --json               print the summary as one JSON object on stdout
   --help               show this help
   --version            print the version
+  --cpuprofile FILE    debugging: write a CPU profile (pprof) of the run to FILE
 
 Exit status:
   0  committed
