@@ -51,8 +51,10 @@ func (uploadCreator) create(ctx context.Context, b *blob.Bucket, key string, dat
 }
 
 // linkCreator creates objects in a bucket rooted at a local directory:
-// the data goes to a temporary file in the target's directory, which is
-// then hard-linked to the final name. link(2) fails when the name exists,
+// the data goes to a temporary file in _focus/tmp/ (same filesystem, and
+// outside every prefix the protocol lists, so a concurrent listing of
+// _focus/log/ never meets a file that vanishes under it), which is then
+// hard-linked to the final name. link(2) fails when the name exists,
 // atomically, whatever other processes do; fileblob's IfNotExist checks
 // and renames separately, so two writers can both "create" the same key.
 // Readers never see a partial object: the name appears with its content.
@@ -68,7 +70,11 @@ func (c linkCreator) create(ctx context.Context, _ *blob.Bucket, key string, dat
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", key, err)
 	}
-	tmp, err := writeTemp(filepath.Dir(final), data)
+	tmpDir := filepath.Join(c.dir, "_focus", "tmp")
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", key, err)
+	}
+	tmp, err := writeTemp(tmpDir, data)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", key, err)
 	}
@@ -83,8 +89,6 @@ func (c linkCreator) create(ctx context.Context, _ *blob.Bucket, key string, dat
 }
 
 // writeTemp writes data to a new synced file in dir and returns its name.
-// The name starts with '.' and ends in ".tmp" so that no reader or listing
-// takes it for a log entry.
 func writeTemp(dir string, data []byte) (string, error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])

@@ -43,7 +43,7 @@ func TestLinkCreatorExclusive(t *testing.T) {
 	if err != nil || string(data) != fmt.Sprintf("writer %d", winner) {
 		t.Fatalf("entry = %q, %v; want the winner's data", data, err)
 	}
-	left, _ := filepath.Glob(filepath.Join(dir, "_focus", "log", ".*"))
+	left, _ := filepath.Glob(filepath.Join(dir, "_focus", "tmp", "*"))
 	if len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
