@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// requestIDKey is the metadata key of a request id, in and out.
+const requestIDKey = "x-request-id"
+
+// requestID returns the client's request id, or a new one.
+func requestID(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(requestIDKey); len(v) > 0 && v[0] != "" && len(v[0]) <= 128 {
+			return v[0]
+		}
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// logCall logs a finished call at a level by its code.
+func (s *Server) logCall(ctx context.Context, id, method string, start time.Time, err error) {
+	code := status.Code(err)
+	level := slog.LevelInfo
+	switch code {
+	case codes.OK, codes.Canceled:
+	case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unavailable:
+		level = slog.LevelError
+	default:
+		level = slog.LevelWarn
+	}
+	attrs := []any{"request_id", id, "method", method, "code", code.String(), "elapsed", time.Since(start)}
+	if err != nil {
+		attrs = append(attrs, "error", status.Convert(err).Message())
+	}
+	if strings.HasPrefix(method, healthPrefix) && err == nil {
+		level = slog.LevelDebug
+	}
+	s.log.Log(ctx, level, "call", attrs...)
+}
+
+// healthPrefix is the method prefix of grpc.health.v1; its calls (probes,
+// every few seconds) are logged at debug level only.
+const healthPrefix = "/grpc.health.v1.Health/"
+
+// logUnary gives a unary call a request id and logs it.
+func (s *Server) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	id, start := requestID(ctx), time.Now()
+	grpc.SetHeader(ctx, metadata.Pairs(requestIDKey, id))
+	resp, err := h(ctx, req)
+	s.logCall(ctx, id, info.FullMethod, start, err)
+	return resp, err
+}
+
+// logStream gives a streaming call a request id and logs it.
+func (s *Server) logStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	ctx := ss.Context()
+	id, start := requestID(ctx), time.Now()
+	ss.SetHeader(metadata.Pairs(requestIDKey, id))
+	s.log.Debug("call started", "request_id", id, "method", info.FullMethod)
+	err := h(srv, ss)
+	s.logCall(ctx, id, info.FullMethod, start, err)
+	return err
+}
+
+// recovered turns a panic value into an Internal error, logging it.
+func (s *Server) recovered(ctx context.Context, method string, p any) error {
+	s.log.ErrorContext(ctx, "panic in handler", "method", method, "panic", p, "stack", string(debug.Stack()))
+	return status.Error(codes.Internal, "internal error")
+}
+
+// recoverUnary answers a panicking unary handler with Internal.
+func (s *Server) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, s.recovered(ctx, info.FullMethod, p)
+		}
+	}()
+	return h(ctx, req)
+}
+
+// recoverStream answers a panicking stream handler with Internal.
+func (s *Server) recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = s.recovered(ss.Context(), info.FullMethod, p)
+		}
+	}()
+	return h(srv, ss)
+}
