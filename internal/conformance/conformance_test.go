@@ -109,12 +109,17 @@ func conformance(t *testing.T, be *backend) {
 			t.Skipf("%s has no separate process to take away; dataset's fault-injection tests cover write failures", be.name)
 		}
 		d := openDataset(t, be, "lake4")
+		// Inputs on local disk, so that what fails is the dataset's writes
+		// and commit on the store.
+		local := localInputs(t, files)
+		defer storage.Close(local)
 		start := time.Now()
-		_, err := job(context.Background(), be, d, "exports/**/*.csv", func(p ingest.Progress) {
-			if p.Rows > 0 && be.emu != nil {
+		s := ingest.Service{Dataset: d, BatchSize: 100, Progress: func(p ingest.Progress) {
+			if p.Rows > 0 {
 				be.emu.Kill()
 			}
-		})
+		}}
+		_, err := s.Ingest(context.Background(), local)
 		t.Logf("job failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
 		if err == nil || !storage.IsOutage(err) {
 			t.Fatalf("job with the store down: %v, want a storage outage", err)
@@ -211,6 +216,25 @@ func sampleFiles(t *testing.T) []sample {
 		t.Fatalf("read samples: %v (%d files)", err, len(out))
 	}
 	return out
+}
+
+// localInputs writes the samples to a local directory and expands them.
+func localInputs(t *testing.T, files []sample) []storage.Input {
+	dir := t.TempDir()
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ins, err := storage.Expand(context.Background(), "file://"+filepath.ToSlash(dir)+"/**/*.csv", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ins
 }
 
 // upload writes the samples below prefix on the backend.
