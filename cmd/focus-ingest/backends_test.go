@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -131,5 +132,28 @@ func pytest(t *testing.T, dir string) {
 	t.Logf("pytest tests/python/test_backends.py:\n%s", out)
 	if err != nil {
 		t.Fatalf("independent check failed: %v", err)
+	}
+}
+
+// TestStorageUnavailable: an output store that does not answer fails the
+// job with "storage unavailable: <url>: ..." (exit 1), after the SDK's
+// bounded retries, and never prints the query.
+func TestStorageUnavailable(t *testing.T) {
+	testenv.Setup()             // dummy AWS credentials: the failure must be the network
+	port := testenv.FreePort(t) // nothing listens there
+	out := fmt.Sprintf("s3://bkt/lake?endpoint=http://127.0.0.1:%d&use_path_style=true&region=us-east-1", port)
+	r := runWith(t, context.Background(), map[string]string{"FOCUS_INGEST_PROGRESS": "never"},
+		"--input", filepath.Join(samples, "focus-1.2", "aws_focus-1.2_costandusage_25rows_credits.csv"), "--output", out)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "focus-ingest: storage unavailable: s3://bkt/lake: ") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and 'storage unavailable: s3://bkt/lake: '", r.code, r.stderr)
+	}
+}
+
+// TestCredentialsInURLNotPrinted: a URL with user:password@ is refused
+// without echoing the password.
+func TestCredentialsInURLNotPrinted(t *testing.T) {
+	r := runArgs(t, "--input", "s3://AKIAEXAMPLE:hunter2@bkt/in/*.csv", "--output", "s3://bkt/lake")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "holds credentials") || strings.Contains(r.stderr+r.stdout, "hunter2") {
+		t.Errorf("exit %d, stderr:\n%s\nwant a usage error without the password", r.code, r.stderr)
 	}
 }
