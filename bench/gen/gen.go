@@ -22,8 +22,8 @@ var (
 	monthEnd   = monthStart.AddDate(0, 1, 0)
 )
 
-// commitment holds the rendered CommitmentDiscountId, Name, Category, Type
-// (each followed by a comma) and its unit.
+// commitment is a shared commitment discount: its CommitmentDiscountId, Name,
+// Category and Type rendered, each followed by a comma.
 type commitment struct {
 	fields []byte
 	spend  bool // Spend (USD) rather than Usage (Hours)
