@@ -160,7 +160,11 @@ func (j *Job) Write(ctx context.Context, source string, rec arrow.RecordBatch) e
 	}
 	j.daysBuf = convert.Days(rec, j.daysBuf)
 	j.collectTags(rec, j.daysBuf)
-	if err := j.split(ctx, source, rec, j.daysBuf); err != nil {
+	err := j.split(ctx, source, rec, j.daysBuf)
+	if err == nil {
+		err = j.bound()
+	}
+	if err != nil {
 		j.fail(err)
 		return err
 	}
@@ -216,10 +220,7 @@ func (j *Job) writeDay(ctx context.Context, source string, day int32, rec arrow.
 	j.clock++
 	p.lastUse = j.clock
 	j.days[day] = true
-	if err := p.write(rec); err != nil {
-		return err
-	}
-	return j.bound()
+	return p.write(rec)
 }
 
 // bound writes out the largest buffered row groups while the open files
