@@ -20,7 +20,7 @@ const envPrefix = "FOCUS_INGEST_"
 
 // Defaults of the ingest flags.
 const (
-	defaultBatchSize = 65536
+	defaultBatchSize = 16384
 	maxBatchSize     = 1 << 22
 )
 

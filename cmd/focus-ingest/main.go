@@ -5,6 +5,7 @@
 // Usage:
 //
 //	focus-ingest [ingest] --input URL... --output URL [flags]
+//	focus-ingest serve --output URL [--listen ADDR] [flags]
 //
 // Run focus-ingest --help for the flags; each is also read from the
 // environment as FOCUS_INGEST_<NAME> (FOCUS_INGEST_ON_ERROR for
@@ -49,6 +50,7 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal kills the process at once
 	}()
+	tuneGC(os.Getenv)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -79,6 +81,8 @@ func (a *app) main(ctx context.Context, args []string) int {
 		return a.ingestCmd(ctx, args)
 	case cmd == "ingest":
 		return a.ingestCmd(ctx, args[1:])
+	case cmd == "serve":
+		return a.serveCmd(ctx, args[1:])
 	case cmd == "help":
 		fmt.Fprint(a.stdout, usageText)
 		return exitOK
@@ -135,12 +139,13 @@ into exact, date-partitioned Parquet datasets: costs_raw and tags_index.
 
 Usage:
   focus-ingest [ingest] --input URL [--input URL...] --output URL [flags]
+  focus-ingest serve --output URL [--listen ADDR] [flags]   (Arrow Flight server; serve --help)
 
 Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_ON_ERROR; flags win):
   --input URL          input URL or path, repeatable; globs *, ?, [...] and ** (any depth):
                        --input 'file:///exports/**/*.csv'   (FOCUS_INGEST_INPUT: comma-separated)
   --output URL         dataset location: file:///lake, ./lake, s3://bucket/prefix ...
-  --batch-size N       rows per record batch (default 65536)
+  --batch-size N       rows per record batch (default 16384)
   --compression C      Parquet compression: snappy|zstd|gzip|lz4|none (default snappy)
   --overwrite          replace everything in the partitions (days) the job touches
   --fs FS              where plain paths live: local|s3|azure|gcs (default local);
