@@ -299,6 +299,12 @@ func (d *Dataset) publish(ctx context.Context, e *entry) error {
 			if ok, xerr := d.bucket.Exists(ctx, f.Path); xerr == nil && ok {
 				continue // copied by an earlier, interrupted publish
 			}
+			if ok, xerr := d.bucket.Exists(ctx, publishedKey(e.Seq)); xerr == nil && ok {
+				// Another process published the entry meanwhile (a later
+				// commit publishes earlier entries first), deleting the
+				// staging and possibly, by its own entry, this file.
+				return nil
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("publish %s: %w", f.Path, err)
@@ -312,7 +318,9 @@ func (d *Dataset) publish(ctx context.Context, e *entry) error {
 	if err := put(ctx, d.bucket, publishedKey(e.Seq), []byte(e.Committed.Format(time.RFC3339Nano)), "text/plain"); err != nil {
 		return fmt.Errorf("write published marker %d: %w", e.Seq, err)
 	}
-	if _, err := deletePrefix(ctx, d.bucket, stagingPrefix+e.Job+"/"); err != nil {
+	// NotFound: another publisher of the entry deleted files under the
+	// listing (fileblob stats what it lists).
+	if _, err := deletePrefix(ctx, d.bucket, stagingPrefix+e.Job+"/"); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return fmt.Errorf("delete staging of job %s: %w", e.Job, err)
 	}
 	return nil
