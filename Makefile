@@ -5,7 +5,7 @@ VENV     ?= .venv
 BIN      := bin/focus-ingest
 FUZZTIME ?= 10s
 
-.PHONY: all build test go-test fuzz py-test lint venv emulators bench clean
+.PHONY: all build test go-test fuzz py-test lint venv emulators tools bench clean
 
 all: build
 
@@ -34,6 +34,13 @@ $(EMU_DIR)/node_modules/.installed: $(EMU_DIR)/package.json $(EMU_DIR)/package-l
 bin/tools/fake-gcs-server:
 	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/fsouza/fake-gcs-server@$(FAKE_GCS_VERSION)
 
+# Tools the Go tests run, built from the Go module proxy into bin/tools;
+# a tool already there is not rebuilt.
+HEALTH_PROBE_VERSION := v0.4.62
+tools: bin/tools/grpc-health-probe
+bin/tools/grpc-health-probe:
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/grpc-ecosystem/grpc-health-probe@$(HEALTH_PROBE_VERSION)
+
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed: $$bad"; exit 1; fi
@@ -44,7 +51,7 @@ lint:
 	@if $(GO) list -f '{{join .Imports "\n"}}' ./dataset/... | grep -E 'arrow/flight|google.golang.org/grpc'; then \
 	  echo "dataset/ must not import Flight"; exit 1; fi
 
-go-test: emulators
+go-test: emulators tools
 	$(GO) test -count=1 ./...
 
 fuzz:
@@ -56,7 +63,7 @@ fuzz:
 py-test: venv build
 	FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) $(VENV)/bin/pytest -q tests/python
 
-test: lint go-test fuzz py-test
+test: tools lint go-test fuzz py-test
 
 bench: venv
 	$(VENV)/bin/python bench/run.py
