@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/focus-ingest/focus-ingest/convert"
 	"gocloud.dev/gcerrors"
 	"google.golang.org/api/googleapi"
 )
@@ -48,8 +49,9 @@ func Unavailable(url string, err error) error {
 // failed on its side, as opposed to a missing object, a refused
 // permission, a bad request or the caller's own cancellation.
 func IsOutage(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
+	var pe *convert.ParseError
+	if err == nil || errors.Is(err, context.Canceled) || errors.As(err, &pe) {
+		return false // a located input error is the data's fault, whatever its cause
 	}
 	if errors.Is(err, ErrUnavailable) {
 		return true

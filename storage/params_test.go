@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/focus-ingest/focus-ingest/convert"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/memblob"
 )
@@ -69,7 +71,8 @@ func TestUnavailable(t *testing.T) {
 	b, _ := blob.OpenBucket(context.Background(), "mem://")
 	defer b.Close()
 	_, missing := b.ReadAll(context.Background(), "nope")
-	for _, e := range []error{missing, context.Canceled, errors.New("plain")} {
+	truncated := &convert.ParseError{Source: "x.csv.gz", Line: 9, Err: fmt.Errorf("%w: %w", convert.ErrCompressed, io.ErrUnexpectedEOF)}
+	for _, e := range []error{missing, context.Canceled, errors.New("plain"), fmt.Errorf("read: %w", truncated)} {
 		if IsOutage(e) || errors.Is(Unavailable("u", e), ErrUnavailable) {
 			t.Errorf("%v taken for an outage", e)
 		}

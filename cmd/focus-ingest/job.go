@@ -137,11 +137,11 @@ func (a *app) fail(ctx context.Context, log *slog.Logger, cfg *ingestConfig, sum
 	msg := err.Error()
 	var pe *convert.ParseError
 	switch {
+	case errors.As(err, &pe): // a data error, even when its cause looks like I/O (a truncated gzip)
+		msg = pe.Error()
 	case errors.Is(err, storage.ErrUnavailable): // an input's store, named in err
 	case storage.IsOutage(err) && ctx.Err() == nil: // the output's store
 		msg = (&storage.UnavailableError{URL: storage.Display(cfg.output, cfg.fs), Err: err}).Error()
-	case errors.As(err, &pe):
-		msg = pe.Error()
 	case ctx.Err() != nil:
 		msg = "interrupted: job aborted, nothing committed"
 	}
