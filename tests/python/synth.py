@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
+
 BASE_HEADER = [
     "ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "ListUnitPrice",
     "ConsumedQuantity", "PricingQuantity", "ResourceId", "ResourceName", "ServiceName", "Tags",
@@ -70,3 +72,8 @@ def file_with_bad_row(path: Path, column: str, raw_cell: str, good_before=3, goo
     lines += [line_of(good_cells(good_before + 1 + i), header) for i in range(good_after)]
     write_csv(path, lines, header)
     return path, good_before + 2
+
+
+def zstd_compress(data: bytes) -> bytes:
+    """A standard zstd frame, made with pyarrow's codec (no zstd command needed)."""
+    return pa.compress(data, codec="zstd", asbytes=True)
