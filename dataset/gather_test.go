@@ -3,7 +3,9 @@ package dataset
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gocloud.dev/blob"
+	"gocloud.dev/blob/memblob"
+
+	"github.com/focus-ingest/focus-ingest/convert"
 )
 
 // interleavedRows returns n rows over days days, interleaved, with null
@@ -119,4 +124,57 @@ func TestBufferedBytesBound(t *testing.T) {
 			r.Close()
 		}
 	})
+}
+
+// TestGroupByDay checks that GroupByDay puts each day's rows in one run,
+// keeps every row, and returns an already grouped batch as it is.
+func TestGroupByDay(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	d := mustOpen(t, memblob.OpenBucket(nil), testOptions(mem))
+	j, err := d.Begin(ctx, JobOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Abort(ctx)
+	rec := batch(t, mem, true, interleavedRows(2000, 5))
+	defer rec.Release()
+	grouped, err := j.GroupByDay(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer grouped.Release()
+	if grouped == rec {
+		t.Fatal("interleaved batch returned as it is")
+	}
+	if runs := dayRuns(convert.Days(grouped, nil)); len(runs) != 5 {
+		t.Errorf("%d runs of days after grouping, want 5", len(runs))
+	}
+	want, got := map[string]int{}, map[string]int{}
+	for i := range int(rec.NumRows()) {
+		want[rowString(rec, i)]++
+		got[rowString(grouped, i)]++
+	}
+	if !maps.Equal(got, want) {
+		t.Error("grouping changed the rows")
+	}
+	again, err := j.GroupByDay(ctx, grouped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != grouped {
+		t.Error("grouped batch copied again")
+	}
+	again.Release()
+}
+
+// rowString renders row i of rec.
+func rowString(rec arrow.RecordBatch, i int) string {
+	var b strings.Builder
+	for _, c := range rec.Columns() {
+		b.WriteString(c.ValueStr(i))
+		b.WriteByte('|')
+	}
+	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/focus-ingest/focus-ingest/convert"
 )
@@ -34,24 +35,16 @@ func dayRuns(days []int32) []run {
 const minRunRows = 256
 
 // split writes the rows of rec to the files of their days: zero-copy
-// slices of contiguous runs, or slices of a copy of rec with the rows of
-// each day together when the days interleave heavily.
+// slices of contiguous runs, of rec or of a copy of it grouped by day.
 func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, days []int32) error {
-	runs := dayRuns(days)
+	rec, runs, perm, err := group(ctx, j.d.opts.Allocator, rec, days, j.perm)
+	j.perm = perm
+	if err != nil {
+		return fmt.Errorf("write %s: group rows by day: %w", source, err)
+	}
+	defer rec.Release()
 	if len(runs) == 1 {
 		return j.writeDay(ctx, source, runs[0].day, rec)
-	}
-	if len(days)/len(runs) < minRunRows {
-		perm, groups := groupByDay(days, j.perm)
-		j.perm = perm
-		if len(groups) < len(runs) {
-			grouped, err := gatherRecord(ctx, j.d.opts.Allocator, rec, perm)
-			if err != nil {
-				return fmt.Errorf("write %s: group rows by day: %w", source, err)
-			}
-			defer grouped.Release()
-			rec, runs = grouped, groups
-		}
 	}
 	for _, r := range runs {
 		part := rec.NewSlice(int64(r.start), int64(r.end))
@@ -62,6 +55,42 @@ func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, d
 		}
 	}
 	return nil
+}
+
+// group returns rec (retained) and its runs of days, or, when the days
+// interleave heavily (runs shorter than minRunRows on average, a day in
+// several runs), a copy of rec from mem with the rows of each day
+// together, and its runs. The caller releases the record. perm is a
+// scratch buffer, returned for reuse.
+func group(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, days, perm []int32) (arrow.RecordBatch, []run, []int32, error) {
+	runs := dayRuns(days)
+	if len(runs) > 1 && len(days)/len(runs) < minRunRows {
+		var groups []run
+		perm, groups = groupByDay(days, perm)
+		if len(groups) < len(runs) {
+			grouped, err := gatherRecord(ctx, mem, rec, perm)
+			return grouped, groups, perm, err
+		}
+	}
+	rec.Retain()
+	return rec, runs, perm, nil
+}
+
+// GroupByDay returns rec with the rows of each day of ChargePeriodStart
+// together (days in order of first appearance, rows in input order within
+// a day): rec itself, retained, when its days are already in long runs,
+// else a copy. The caller releases it. Write then writes slices of it
+// without copying. GroupByDay, unlike the other methods, may run
+// concurrently with them: a pipeline groups a batch while the job writes
+// the one before.
+func (j *Job) GroupByDay(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	days := convert.Days(rec, nil)
+	if len(days) == 0 {
+		rec.Retain()
+		return rec, nil
+	}
+	out, _, _, err := group(ctx, j.d.opts.Allocator, rec, days, nil)
+	return out, err
 }
 
 // collectTags adds the distinct tags of rec to the job's per-day sets.
