@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -205,6 +206,9 @@ func allowPrefixes(prefixes []string) func(string) error {
 		return nil
 	}
 	return func(url string) error {
+		if hasDotDot(url) {
+			return fmt.Errorf("reading source %s is not allowed: a source URL may not contain \"..\" segments", storage.Redact(url))
+		}
 		for _, p := range prefixes {
 			if strings.HasPrefix(url, p) {
 				return nil
@@ -213,6 +217,21 @@ func allowPrefixes(prefixes []string) func(string) error {
 		return fmt.Errorf("reading source %s is not allowed: it is under no --allow-source prefix (%s)",
 			storage.Redact(url), strings.Join(prefixes, ", "))
 	}
+}
+
+// hasDotDot reports whether the path of rawURL (before any query, also
+// once unescaped) has a ".." segment, which would escape a prefix.
+func hasDotDot(rawURL string) bool {
+	p, _, _ := strings.Cut(rawURL, "?")
+	if u, err := neturl.PathUnescape(p); err == nil && u != p && hasDotDot(u) {
+		return true
+	}
+	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // shutdown drains the server: health NOT_SERVING, GracefulStop for at

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -331,4 +332,61 @@ func get(t *testing.T, ctx context.Context, client flight.Client, ticket string)
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestAllowPrefixes(t *testing.T) {
+	if allowPrefixes(nil) != nil {
+		t.Error("no prefixes: want nil (flightsvc refuses everything, naming --allow-source)")
+	}
+	allow := allowPrefixes([]string{"file:///in/", "s3://b/exports/"})
+	for url, ok := range map[string]bool{
+		"file:///in/a.csv":                true,
+		"s3://b/exports/**/*.csv.gz":      true,
+		"s3://b/exports/x.csv?region=eu":  true,
+		"file:///in2/a.csv":               false,
+		"file:///in/../etc/passwd":        false,
+		"file:///in/%2e%2e/etc/passwd":    false,
+		"s3://b/exports/../private/x.csv": false,
+		"s3://b/private/x.csv":            false,
+		"file:///in/sub/..":               false,
+		"file:///in/a..b.csv":             true,
+	} {
+		if err := allow(url); (err == nil) != ok {
+			t.Errorf("allow(%q) = %v; want allowed %v", url, err, ok)
+		}
+	}
+}
+
+func TestIngestActionAllowedPrefix(t *testing.T) {
+	dir := t.TempDir()
+	in := dir + "/in/"
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in+"a.csv", []byte(sampleCSV), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/secret.csv", []byte(sampleCSV), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, Config{AllowSource: []string{"file://" + in}})
+	action := func(src string) error {
+		body, _ := json.Marshal(map[string]any{"sources": []string{src}})
+		stream, err := r.flight.DoAction(context.Background(), &flight.Action{Type: "ingest", Body: body})
+		for err == nil {
+			_, err = stream.Recv()
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	if err := action("file://" + in + "a.csv"); err != nil {
+		t.Errorf("ingest under the allowed prefix: %v", err)
+	}
+	for _, src := range []string{"file://" + dir + "/secret.csv", "file://" + in + "../secret.csv"} {
+		if err := action(src); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("ingest %s: %v; want PermissionDenied", src, err)
+		}
+	}
 }
