@@ -2,8 +2,9 @@ package main
 
 import "runtime/debug"
 
-// Garbage collector settings of the command, unless GOMEMLIMIT or GOGC
-// are set in the environment. The soft memory limit keeps peak RSS under
+// Garbage collector settings of the ingest command (not of serve, whose
+// concurrent jobs need more), unless GOMEMLIMIT or GOGC are set in the
+// environment. The soft memory limit keeps peak RSS under
 // the 512 MB target and flat with the input size (the open Parquet
 // writers are bounded by dataset.DefaultMaxBufferedBytes, a batch by
 // --batch-size); below it, GOGC=200 halves the collections of a small job.

@@ -50,7 +50,9 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal kills the process at once
 	}()
-	tuneGC(os.Getenv)
+	if len(os.Args) < 2 || os.Args[1] != "serve" { // a server runs several jobs at once
+		tuneGC(os.Getenv)
+	}
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
