@@ -122,9 +122,12 @@ func parseIngest(args []string, getenv func(string) string) (*ingestConfig, erro
 	return c, c.validate()
 }
 
+// listFlags are the repeatable flags: their environment variable holds
+// several values separated by commas.
+var listFlags = map[string]bool{"input": true, "allow-source": true}
+
 // applyEnv sets every flag not given on the command line from its
-// environment variable, when that is set and not empty. FOCUS_INGEST_INPUT
-// may hold several inputs separated by commas.
+// environment variable, when that is set and not empty.
 func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -141,7 +144,7 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 
 func setFromEnv(fs *flag.FlagSet, name, v string) error {
 	values := []string{v}
-	if name == "input" {
+	if listFlags[name] {
 		values = strings.Split(v, ",")
 	}
 	for _, s := range values {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/focus-ingest/focus-ingest/convert"
@@ -70,37 +69,13 @@ func parseServe(args []string, getenv func(string) string) (*serveConfig, error)
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q (see focus-ingest serve --help)", fs.Arg(0))
 	}
-	if err := applyServeEnv(fs, getenv); err != nil {
+	if err := applyEnv(fs, getenv); err != nil {
 		return nil, err
 	}
 	if c.help {
 		return c, nil
 	}
 	return c, c.validate()
-}
-
-// applyServeEnv sets every flag not given on the command line from its
-// environment variable, when set and not empty.
-func applyServeEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		v := getenv(envName(f.Name))
-		if err != nil || given[f.Name] || noEnv[f.Name] || v == "" {
-			return
-		}
-		values := []string{v}
-		if f.Name == "allow-source" {
-			values = strings.Split(v, ",")
-		}
-		for _, s := range values {
-			if e := fs.Set(f.Name, strings.TrimSpace(s)); e != nil && err == nil {
-				err = usagef("invalid %s=%q: %v", envName(f.Name), v, e)
-			}
-		}
-	})
-	return err
 }
 
 // validate checks every setting before the server starts.
