@@ -15,6 +15,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/focus-ingest/focus-ingest/convert"
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
 )
 
 var rowsA = []row{
@@ -64,7 +65,7 @@ func TestWriteCommitRead(t *testing.T) {
 		if res.Rows[TagsIndex] != int64(len(wantTags)) {
 			t.Errorf("tags rows %d, want %d", res.Rows[TagsIndex], len(wantTags))
 		}
-		keys := listBucket(t, b)
+		keys := testenv.Keys(t, b)
 		var data []string
 		for _, k := range keys {
 			if strings.HasPrefix(k, "_focus/staging/") || strings.HasPrefix(k, "_focus/jobs/") {
@@ -180,7 +181,7 @@ func TestAbortLeavesNothing(t *testing.T) {
 		if err := j.Abort(ctx); err != nil {
 			t.Fatal(err)
 		}
-		equalStrings(t, "bucket", listBucket(t, b), []string{metaKey})
+		equalStrings(t, "bucket", testenv.Keys(t, b), []string{metaKey})
 		if _, err := j.Commit(ctx); err == nil {
 			t.Error("commit after abort succeeded")
 		}
@@ -257,7 +258,7 @@ func assertBucketMatchesSnapshot(t *testing.T, d *Dataset) {
 		}
 	}
 	var got []string
-	for _, k := range listBucket(t, d.bucket) {
+	for _, k := range testenv.Keys(t, d.bucket) {
 		if strings.HasPrefix(k, CostsRaw+"/") || strings.HasPrefix(k, TagsIndex+"/") {
 			got = append(got, k)
 		}

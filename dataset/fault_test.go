@@ -11,6 +11,8 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/driver"
 	"gocloud.dev/gcerrors"
+
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
 )
 
 // faultyBucket is a blob driver over another bucket whose writers of keys
@@ -128,7 +130,7 @@ func TestWriteFailureLeavesNoObject(t *testing.T) {
 		if !errors.Is(werr, errInjected) {
 			t.Fatalf("write error %v, want the injected failure", werr)
 		}
-		for _, k := range listBucket(t, under) {
+		for _, k := range testenv.Keys(t, under) {
 			if strings.HasSuffix(k, ".parquet") {
 				t.Errorf("object left after a failed write: %s", k)
 			}
@@ -136,7 +138,7 @@ func TestWriteFailureLeavesNoObject(t *testing.T) {
 		if _, err := j.Commit(ctx); err == nil {
 			t.Error("commit after a failed write succeeded")
 		}
-		equalStrings(t, "bucket", listBucket(t, under), []string{metaKey})
+		equalStrings(t, "bucket", testenv.Keys(t, under), []string{metaKey})
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -311,25 +310,6 @@ func expectTags(t *testing.T, rows ...[]row) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// listBucket returns every key in b.
-func listBucket(t *testing.T, b *blob.Bucket) []string {
-	t.Helper()
-	var keys []string
-	it := b.List(nil)
-	for {
-		o, err := it.Next(context.Background())
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, o.Key)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // parquetMeta opens a file by reading its bytes directly, independently of OpenFile.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gocloud.dev/blob"
+
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
 )
 
 func TestCrashAfterCommitThenRecover(t *testing.T) {
@@ -28,7 +30,7 @@ func TestCrashAfterCommitThenRecover(t *testing.T) {
 		if err == nil || res.Seq != 2 {
 			t.Fatalf("commit with a crashing publish: %+v, %v", res, err)
 		}
-		for _, k := range listBucket(t, b) {
+		for _, k := range testenv.Keys(t, b) {
 			if strings.Contains(k, "crashed") && !strings.HasPrefix(k, "_focus/") {
 				t.Fatalf("published before the crash point: %s", k)
 			}
@@ -92,7 +94,7 @@ func TestRecoverRemovesDeadStaging(t *testing.T) {
 		if st.LeasesRemoved != 1 || st.StagingRemoved != 6 {
 			t.Errorf("recover stats %+v, want 1 lease and 2x3 staged files", st)
 		}
-		for _, k := range listBucket(t, b) {
+		for _, k := range testenv.Keys(t, b) {
 			if strings.Contains(k, "dead") || strings.Contains(k, "orphan") {
 				t.Errorf("left behind: %s", k)
 			}
@@ -145,7 +147,7 @@ func markDead(t *testing.T, b *blob.Bucket, job string) {
 // assertNoJobLeftovers checks that no staging or lease remains.
 func assertNoJobLeftovers(t *testing.T, b *blob.Bucket) {
 	t.Helper()
-	for _, k := range listBucket(t, b) {
+	for _, k := range testenv.Keys(t, b) {
 		if strings.HasPrefix(k, stagingPrefix) || strings.HasPrefix(k, jobsPrefix) {
 			t.Errorf("left behind: %s", k)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,19 +84,10 @@ func download(t *testing.T, lake, dir string) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	it := b.List(nil)
-	for {
-		o, err := it.Next(ctx)
-		if err == io.EOF {
-			return
+	for _, k := range testenv.Keys(t, b) {
+		if strings.HasPrefix(k, "costs_raw/") || strings.HasPrefix(k, "tags_index/") {
+			copyObject(t, b, k, filepath.Join(dir, filepath.FromSlash(k)))
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(o.Key, "costs_raw/") && !strings.HasPrefix(o.Key, "tags_index/") {
-			continue
-		}
-		copyObject(t, b, o.Key, filepath.Join(dir, filepath.FromSlash(o.Key)))
 	}
 }
 

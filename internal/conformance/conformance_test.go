@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -133,7 +132,7 @@ func conformance(t *testing.T, be *backend) {
 			t.Fatal(err)
 		}
 		checkDataset(t, be, d, want)
-		for _, k := range listAll(t, d.Bucket()) {
+		for _, k := range testenv.Keys(t, d.Bucket()) {
 			if strings.HasPrefix(k, "_focus/staging/") || strings.HasPrefix(k, "_focus/jobs/") {
 				t.Errorf("left after recovery: %s", k)
 			}
@@ -151,7 +150,7 @@ func conformance(t *testing.T, be *backend) {
 
 	t.Run("cancelled job leaves nothing", func(t *testing.T) {
 		d := openDataset(t, be, "lake2")
-		before := listAll(t, d.Bucket())
+		before := testenv.Keys(t, d.Bucket())
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		_, err := job(ctx, be, d, "exports/**/*.csv", func(p ingest.Progress) {
@@ -162,7 +161,7 @@ func conformance(t *testing.T, be *backend) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled job: %v, want context.Canceled", err)
 		}
-		if after := listAll(t, d.Bucket()); !slices.Equal(before, after) {
+		if after := testenv.Keys(t, d.Bucket()); !slices.Equal(before, after) {
 			t.Errorf("objects after a cancelled job:\n got %q\nwant %q", after, before)
 		}
 		checkDataset(t, be, d, totals{})
@@ -420,7 +419,7 @@ func checkDataset(t *testing.T, be *backend, d *dataset.Dataset, want totals) {
 	}
 	slices.Sort(live)
 	var stored []string
-	for _, k := range listAll(t, d.Bucket()) {
+	for _, k := range testenv.Keys(t, d.Bucket()) {
 		if strings.HasPrefix(k, dataset.CostsRaw+"/") || strings.HasPrefix(k, dataset.TagsIndex+"/") {
 			stored = append(stored, k)
 		}
@@ -462,23 +461,4 @@ func readFile(t *testing.T, d *dataset.Dataset, f dataset.FileInfo, mem memory.A
 		}
 	}
 	return tbl.NumRows(), total
-}
-
-// listAll lists every key of b, sorted.
-func listAll(t *testing.T, b *blob.Bucket) []string {
-	t.Helper()
-	var keys []string
-	it := b.List(nil)
-	for {
-		o, err := it.Next(context.Background())
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, o.Key)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gocloud.dev/blob"
 )
 
 // SkipVar names the environment variable that may opt out of emulators.
@@ -287,4 +290,23 @@ func statusOK(code int, err error) error {
 		return errors.New("HTTP status " + http.StatusText(code))
 	}
 	return nil
+}
+
+// Keys lists every key in b, sorted.
+func Keys(t testing.TB, b *blob.Bucket) []string {
+	t.Helper()
+	var keys []string
+	it := b.List(nil)
+	for {
+		o, err := it.Next(context.Background())
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, o.Key)
+	}
+	slices.Sort(keys)
+	return keys
 }
