@@ -82,7 +82,9 @@ func (s *Service) ingestAction(ctx context.Context, body []byte, send func([]byt
 	defer storage.Close(inputs)
 	svc := s.ingestService(o, func(p ingest.Progress) { _ = send(encode(progressMessage(p))) })
 	svc.Source = req.GetSource()
-	sum, err := svc.Ingest(ctx, inputs)
+	sum, err := s.runJob(ctx, JobIngest, svc, redactedSources(req.GetSources()), func(svc ingest.Service) (ingest.Summary, error) {
+		return svc.Ingest(ctx, inputs)
+	})
 	if err != nil {
 		return err
 	}
@@ -147,4 +149,13 @@ func (s *Service) vacuumAction(ctx context.Context, body []byte, send func([]byt
 		LeasesRemoved:  int64(st.LeasesRemoved),
 		StraysRemoved:  int64(st.StraysRemoved),
 	}))
+}
+
+// redactedSources returns source patterns safe to log.
+func redactedSources(sources []string) []string {
+	out := make([]string, len(sources))
+	for i, src := range sources {
+		out[i] = storage.Redact(src)
+	}
+	return out
 }

@@ -61,7 +61,7 @@ func (s *Service) toStatus(ctx context.Context, err error) error {
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
 	ref := newRef()
-	s.log.LogAttrs(ctx, slog.LevelError, "request failed", slog.String("ref", ref), slog.String("error", err.Error()))
+	s.logger(ctx).LogAttrs(ctx, slog.LevelError, "request failed", slog.String("ref", ref), slog.String("error", err.Error()))
 	return status.Error(codes.Internal, "internal error (ref "+ref+"); the server log has the cause")
 }
 

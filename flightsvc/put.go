@@ -75,7 +75,9 @@ func (s *Service) runPut(ctx context.Context, stream flight.FlightService_DoPutS
 	pr, pw := io.Pipe()
 	done := make(chan putResult, 1)
 	go func() {
-		sum, err := svc.IngestReader(ctx, cmd.GetSource(), pr)
+		sum, err := s.runJob(ctx, JobPut, svc, []string{cmd.GetSource()}, func(svc ingest.Service) (ingest.Summary, error) {
+			return svc.IngestReader(ctx, cmd.GetSource(), pr)
+		})
 		pr.CloseWithError(errJobEnded(err))
 		done <- putResult{sum, err}
 	}()

@@ -36,6 +36,10 @@ type Config struct {
 	MaxJobs int
 	// BatchSize is the rows per record batch of a job; 0: convert's default.
 	BatchSize int
+	// OnJob, when set, is called at the end of every job (kind JobPut or
+	// JobIngest) with its summary and error (nil when it committed): a
+	// host server counts jobs, rows and bytes here.
+	OnJob func(kind string, sum ingest.Summary, err error)
 }
 
 // Service is the Flight service. Create it with New; it is safe for
@@ -110,7 +114,8 @@ func oneOf(s string, list ...string) bool {
 	return false
 }
 
-// ingestService returns the ingest.Service of one job.
+// ingestService returns the ingest.Service of one job; runJob names it
+// and gives it its logger.
 func (s *Service) ingestService(o jobOptions, progress func(ingest.Progress)) ingest.Service {
 	return ingest.Service{
 		Dataset:   s.cfg.Dataset,
@@ -119,7 +124,6 @@ func (s *Service) ingestService(o jobOptions, progress func(ingest.Progress)) in
 		Overwrite: o.overwrite,
 		Progress:  progress,
 		Allocator: s.mem,
-		Logger:    s.cfg.Logger,
 	}
 }
 
