@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/focus-ingest/focus-ingest/flightsvc"
 )
 
 // requestIDKey is the metadata key of a request id, in and out.
@@ -55,29 +57,60 @@ func (s *Server) logCall(ctx context.Context, id, method string, start time.Time
 // every few seconds) are logged at debug level only.
 const healthPrefix = "/grpc.health.v1.Health/"
 
-// logUnary gives a unary call a request id and logs it.
+// requestIDCtxKey is the context key of a call's request id.
+type requestIDCtxKey struct{}
+
+// withRequestID returns ctx carrying the request id for the server's own
+// log lines and, through flightsvc.WithLogAttrs, for the service's.
+func withRequestID(ctx context.Context, id string) context.Context {
+	ctx = context.WithValue(ctx, requestIDCtxKey{}, id)
+	return flightsvc.WithLogAttrs(ctx, slog.String("request_id", id))
+}
+
+// requestIDAttrs returns the request id attribute of ctx, if any.
+func requestIDAttrs(ctx context.Context) []any {
+	if id, ok := ctx.Value(requestIDCtxKey{}).(string); ok {
+		return []any{"request_id", id}
+	}
+	return nil
+}
+
+// logUnary gives a unary call a request id, logs it and counts it.
 func (s *Server) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	id, start := requestID(ctx), time.Now()
 	grpc.SetHeader(ctx, metadata.Pairs(requestIDKey, id))
-	resp, err := h(ctx, req)
+	resp, err := h(withRequestID(ctx, id), req)
 	s.logCall(ctx, id, info.FullMethod, start, err)
+	s.metrics.call(info.FullMethod, start, err)
 	return resp, err
 }
 
-// logStream gives a streaming call a request id and logs it.
+// idStream is a ServerStream whose context carries the request id.
+type idStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s idStream) Context() context.Context { return s.ctx }
+
+// logStream gives a streaming call a request id, logs it and counts it.
 func (s *Server) logStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	ctx := ss.Context()
 	id, start := requestID(ctx), time.Now()
 	ss.SetHeader(metadata.Pairs(requestIDKey, id))
 	s.log.Debug("call started", "request_id", id, "method", info.FullMethod)
-	err := h(srv, ss)
+	closed := s.metrics.streamOpened(info.FullMethod)
+	err := h(srv, idStream{ss, withRequestID(ctx, id)})
+	closed()
 	s.logCall(ctx, id, info.FullMethod, start, err)
+	s.metrics.call(info.FullMethod, start, err)
 	return err
 }
 
 // recovered turns a panic value into an Internal error, logging it.
 func (s *Server) recovered(ctx context.Context, method string, p any) error {
-	s.log.ErrorContext(ctx, "panic in handler", "method", method, "panic", p, "stack", string(debug.Stack()))
+	attrs := append(requestIDAttrs(ctx), "method", method, "panic", p, "stack", string(debug.Stack()))
+	s.log.ErrorContext(ctx, "panic in handler", attrs...)
 	return status.Error(codes.Internal, "internal error")
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gocloud.dev/blob"
 	"google.golang.org/grpc"
+	grpccreds "google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -56,15 +57,27 @@ type Config struct {
 	Logger *slog.Logger
 	// Allocator for Arrow buffers; nil: memory.DefaultAllocator.
 	Allocator memory.Allocator
+	// AuthTokenFile, when set, holds the tokens every call but health's
+	// must present (see the package doc for its format); New refuses an
+	// empty or unreadable file, ReloadTokens reads it again.
+	AuthTokenFile string
+	// TLSCertFile and TLSKeyFile (PEM), both or neither, turn TLS on.
+	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile (PEM), with TLS, requires client certificates
+	// signed by one of its CAs (mutual TLS).
+	TLSClientCAFile string
 }
 
 // Server is a focus-ingest Flight server. Create it with New.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	grpc   *grpc.Server
-	health *health.Server
-	flight *gate
+	cfg     Config
+	log     *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	flight  *gate
+	auth    *authenticator // nil: no authentication
+	tls     bool
+	metrics *metrics
 }
 
 // New checks cfg and returns a Server; nothing is opened yet.
@@ -84,16 +97,44 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Allocator == nil {
 		cfg.Allocator = memory.DefaultAllocator
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), flight: newGate()}
-	s.grpc = grpc.NewServer(
-		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
-		grpc.ChainUnaryInterceptor(s.logUnary, s.recoverUnary),
-		grpc.ChainStreamInterceptor(s.logStream, s.recoverStream),
-	)
+	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), flight: newGate(), metrics: newMetrics()}
+	opts, err := s.serverOptions()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.grpc = grpc.NewServer(opts...)
 	flight.RegisterFlightServiceServer(s.grpc, s.flight)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
 	return s, nil
+}
+
+// serverOptions returns the gRPC options of cfg: TLS credentials, and
+// the interceptors: logging and metrics outermost (so refused calls are
+// logged and counted), then authentication, then panic recovery.
+func (s *Server) serverOptions() ([]grpc.ServerOption, error) {
+	tc, err := loadTLS(s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	unary := []grpc.UnaryServerInterceptor{s.logUnary}
+	stream := []grpc.StreamServerInterceptor{s.logStream}
+	if s.cfg.AuthTokenFile != "" {
+		if s.auth, err = newAuthenticator(s.cfg.AuthTokenFile); err != nil {
+			return nil, err
+		}
+		unary, stream = append(unary, s.auth.unary), append(stream, s.auth.stream)
+	}
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
+		grpc.ChainUnaryInterceptor(append(unary, s.recoverUnary)...),
+		grpc.ChainStreamInterceptor(append(stream, s.recoverStream)...),
+	}
+	if tc != nil {
+		s.tls = true
+		opts = append(opts, grpc.Creds(grpccreds.NewTLS(tc)))
+	}
+	return opts, nil
 }
 
 // setServing sets the health of the server and of the Flight service.
@@ -109,7 +150,8 @@ func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- s.grpc.Serve(lis) }()
-	s.log.Info("listening", "addr", lis.Addr().String())
+	s.log.Info("listening", "addr", lis.Addr().String(), "tls", s.tls, "mutual_tls", s.cfg.TLSClientCAFile != "", "auth", s.auth != nil)
+	s.logAuthMode(lis.Addr().String())
 	bucket, err := s.open(ctx)
 	if bucket != nil {
 		defer bucket.Close()
@@ -195,6 +237,7 @@ func (s *Server) newService(ds *dataset.Dataset) (*flightsvc.Service, error) {
 		FS:          s.cfg.FS,
 		MaxJobs:     s.cfg.MaxJobs,
 		BatchSize:   s.cfg.BatchSize,
+		OnJob:       s.metrics.job,
 	})
 }
 

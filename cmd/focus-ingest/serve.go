@@ -8,6 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/focus-ingest/focus-ingest/convert"
@@ -18,7 +22,7 @@ import (
 )
 
 // defaultListen is where serve listens unless told otherwise: loopback,
-// since the server has no authentication yet.
+// since authentication is off unless --auth-token-file is given.
 const defaultListen = "127.0.0.1:8815"
 
 // serveConfig holds the serve subcommand's settings.
@@ -33,6 +37,11 @@ type serveConfig struct {
 	moneyScale      int
 	batchSize       int
 	logLevel        string
+	metricsListen   string
+	authTokenFile   string
+	tlsCert         string
+	tlsKey          string
+	tlsClientCA     string
 	help            bool
 }
 
@@ -50,6 +59,11 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.IntVar(&c.moneyScale, "money-scale", convert.DefaultMoneyScale, "fractional digits of money columns, decimal128(38,`N`); fixed when the dataset is created")
 	fs.IntVar(&c.batchSize, "batch-size", defaultBatchSize, "rows per Arrow record batch of a job (`N`)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug|info|warn|error")
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus metrics on http://`ADDR`/metrics; off when empty")
+	fs.StringVar(&c.authTokenFile, "auth-token-file", "", "require a bearer token from `FILE` on every call but health; re-read on SIGHUP")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate `FILE` (PEM); with --tls-key")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key `FILE` (PEM); with --tls-cert")
+	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "require client certificates signed by a CA of `FILE` (PEM): mutual TLS")
 	fs.BoolVar(&c.help, "help", false, "show this help")
 	return fs
 }
@@ -84,6 +98,7 @@ func (c *serveConfig) validate() error {
 		c.validateOutput,
 		c.validateNumbers,
 		c.validateAllowSources,
+		c.validateSecurity,
 		func() error { return oneOf("fs", c.fs, storage.FSNames()...) },
 		func() error { return oneOf("log-level", c.logLevel, "debug", "info", "warn", "error") },
 		func() error { return (&ingestConfig{compression: c.compression}).validateCompression() },
@@ -138,6 +153,23 @@ func (c *serveConfig) validateAllowSources() error {
 	return nil
 }
 
+// validateSecurity checks the TLS flags go together and the metrics
+// address; the files themselves are read by server.New.
+func (c *serveConfig) validateSecurity() error {
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together: give both (PEM files) or neither")
+	}
+	if c.tlsClientCA != "" && c.tlsCert == "" {
+		return usagef("--tls-client-ca needs TLS: give --tls-cert and --tls-key too")
+	}
+	if c.metricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.metricsListen); err != nil {
+			return usagef("invalid --metrics-listen %q: %v (use HOST:PORT, e.g. 127.0.0.1:9815)", c.metricsListen, err)
+		}
+	}
+	return nil
+}
+
 // serveCmd parses the serve flags and runs the server until ctx ends.
 func (a *app) serveCmd(ctx context.Context, args []string) int {
 	cfg, err := parseServe(args, a.getenv)
@@ -149,7 +181,11 @@ func (a *app) serveCmd(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: logLevel(cfg.logLevel)}))
-	if err := a.serve(ctx, cfg, log); err != nil {
+	srv, err := a.newServer(cfg, log)
+	if err != nil { // a bad token file, certificate or output
+		return a.usageError(err)
+	}
+	if err := a.serve(ctx, cfg, srv, log); err != nil {
 		log.Error("server failed", "error", err)
 		fmt.Fprintf(a.stderr, "focus-ingest: %v\n", err)
 		return exitFailed
@@ -157,10 +193,11 @@ func (a *app) serveCmd(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-// serve runs the server as configured; nil after a graceful shutdown.
-func (a *app) serve(ctx context.Context, cfg *serveConfig, log *slog.Logger) error {
+// newServer builds the server of cfg; it reads the token file and the
+// certificates.
+func (a *app) newServer(cfg *serveConfig, log *slog.Logger) (*server.Server, error) {
 	comp, _ := dataset.ParseCompression(cfg.compression)
-	srv, err := server.New(server.Config{
+	return server.New(server.Config{
 		Output:          cfg.output,
 		FS:              cfg.fs,
 		Dataset:         dataset.Options{Compression: comp, MoneyScale: int32(cfg.moneyScale)},
@@ -170,15 +207,57 @@ func (a *app) serve(ctx context.Context, cfg *serveConfig, log *slog.Logger) err
 		ShutdownTimeout: cfg.shutdownTimeout,
 		Logger:          log,
 		Allocator:       a.alloc,
+		AuthTokenFile:   cfg.authTokenFile,
+		TLSCertFile:     cfg.tlsCert,
+		TLSKeyFile:      cfg.tlsKey,
+		TLSClientCAFile: cfg.tlsClientCA,
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// serve runs srv as configured, reloading its tokens on SIGHUP; nil
+// after a graceful shutdown.
+func (a *app) serve(ctx context.Context, cfg *serveConfig, srv *server.Server, log *slog.Logger) error {
 	lis, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
+	if cfg.metricsListen != "" {
+		stop, err := serveMetrics(cfg.metricsListen, srv, log)
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		defer stop()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = srv.ReloadTokens() // logged; the old tokens stay on an error
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	return srv.Serve(ctx, lis)
+}
+
+// serveMetrics serves srv's metrics on http://addr/metrics until the
+// returned function stops it.
+func serveMetrics(addr string, srv *server.Server, log *slog.Logger) (stop func(), err error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --metrics-listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(lis) }()
+	log.Info("metrics listening", "addr", lis.Addr().String(), "path", "/metrics")
+	return func() { hs.Close() }, nil
 }
 
 // logLevel returns the slog level of a validated --log-level.
@@ -209,5 +288,12 @@ Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_LISTEN; flags 
   --fs FS                    where plain paths live: local|s3|azure|gcs (default local)
   --batch-size N             rows per record batch of a job (default 16384)
   --log-level L              debug|info|warn|error (default info); logs go to stderr
+  --metrics-listen ADDR      serve Prometheus metrics on http://ADDR/metrics (default off)
+  --auth-token-file FILE     require "authorization: Bearer <token>" on every call but health;
+                             FILE holds one token a line, or NAME:TOKEN (NAME and TOKEN also
+                             log in with the Flight Basic handshake); # comments; re-read on SIGHUP
+  --tls-cert FILE            TLS certificate (PEM), with --tls-key FILE (private key, PEM)
+  --tls-key FILE
+  --tls-client-ca FILE       require client certificates signed by a CA in FILE (mutual TLS)
   --help                     show this help
 `
