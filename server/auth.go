@@ -149,8 +149,8 @@ var (
 	errBasic    = status.Error(codes.Unauthenticated, "invalid user name or password")
 )
 
-// credentials returns the scheme and value of the authorization metadata.
-func credentials(ctx context.Context) (scheme, value string) {
+// authHeader returns the scheme and value of the authorization metadata.
+func authHeader(ctx context.Context) (scheme, value string) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	v := md.Get(authKey)
 	if len(v) == 0 {
@@ -162,7 +162,7 @@ func credentials(ctx context.Context) (scheme, value string) {
 
 // check accepts a call carrying a valid bearer token.
 func (a *authenticator) check(ctx context.Context) error {
-	scheme, value := credentials(ctx)
+	scheme, value := authHeader(ctx)
 	switch {
 	case scheme == "":
 		return errNoToken
@@ -177,7 +177,7 @@ func (a *authenticator) check(ctx context.Context) error {
 // handshake answers the Flight Handshake: Basic credentials (or a valid
 // bearer token) get "authorization: Bearer <token>" back in the header.
 func (a *authenticator) handshake(ss grpc.ServerStream) error {
-	scheme, value := credentials(ss.Context())
+	scheme, value := authHeader(ss.Context())
 	var token string
 	switch scheme {
 	case "":

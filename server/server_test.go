@@ -20,6 +20,7 @@ import (
 	_ "gocloud.dev/blob/fileblob"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -32,6 +33,7 @@ const sampleCSV = "ChargePeriodStart,BilledCost,ResourceId,Tags\n" +
 
 // running is a server started by start.
 type running struct {
+	srv    *Server
 	addr   string
 	cancel context.CancelFunc
 	done   chan error // Serve's result
@@ -43,6 +45,12 @@ type running struct {
 // start runs a server on 127.0.0.1:0 over a new file:// dataset and
 // waits until health says SERVING.
 func start(t *testing.T, cfg Config) *running {
+	t.Helper()
+	return startWith(t, cfg, insecure.NewCredentials())
+}
+
+// startWith is start with the client's transport credentials.
+func startWith(t *testing.T, cfg Config, creds credentials.TransportCredentials) *running {
 	t.Helper()
 	if cfg.Output == "" {
 		cfg.Output = "file://" + t.TempDir()
@@ -59,13 +67,13 @@ func start(t *testing.T, cfg Config) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{addr: lis.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	r := &running{srv: srv, addr: lis.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- srv.Serve(ctx, lis) }()
 	t.Cleanup(func() {
 		cancel()
 		<-r.done
 	})
-	r.conn, err = grpc.NewClient(r.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	r.conn, err = grpc.NewClient(r.addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
