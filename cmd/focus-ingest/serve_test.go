@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -170,58 +171,130 @@ func healthProbe(t *testing.T) string {
 	return p
 }
 
-// TestServeHealthProbe runs the real binary and asks grpc-health-probe,
-// as an orchestrator would; then SIGTERM stops the server cleanly.
-func TestServeHealthProbe(t *testing.T) {
-	probe := healthProbe(t)
-	bin := filepath.Join(t.TempDir(), "focus-ingest")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+// built is the binary the tests build once (linking it takes seconds).
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
-	cmd := exec.Command(bin, "serve", "--output", t.TempDir(), "--shutdown-timeout", "2s")
-	cmd.Env = append(os.Environ(), "FOCUS_INGEST_LISTEN=127.0.0.1:0") // the environment works too
-	stderr, err := cmd.StderrPipe()
+	os.Exit(code)
+}
+
+// buildBinary builds focus-ingest once for all tests and returns it.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "focus-ingest-test-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "focus-ingest")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+// process is the real binary running serve.
+type process struct {
+	cmd     *exec.Cmd
+	addr    string      // the gRPC address
+	metrics string      // the metrics address, with --metrics-listen
+	logs    *syncBuffer // its stderr
+	done    chan error  // Wait's result
+}
+
+var metricsRE = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
+
+// startBinary runs bin serve with args (and env added to the
+// environment) and waits until it listens; it is killed when the test
+// ends.
+func startBinary(t *testing.T, bin string, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, append([]string{"serve"}, args...)...), logs: &syncBuffer{addr: make(chan string, 1)},
+		done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), env...)
+	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	logs := &syncBuffer{addr: make(chan string, 1)}
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			logs.Write(append(sc.Bytes(), '\n'))
+			p.logs.Write(append(sc.Bytes(), '\n'))
 		}
+		p.done <- p.cmd.Wait()
 	}()
-	var addr string
 	select {
-	case addr = <-logs.addr:
+	case p.addr = <-p.logs.addr:
 	case <-time.After(10 * time.Second):
-		t.Fatalf("server not listening after 10s: %s", logs)
+		t.Fatalf("server not listening after 10s: %s", p.logs)
 	}
-	var out []byte
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		out, err = exec.Command(probe, "-addr="+addr, "-connect-timeout=2s", "-rpc-timeout=2s").CombinedOutput()
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
+	if m := metricsRE.FindStringSubmatch(p.logs.String()); m != nil {
+		p.metrics = m[1]
 	}
-	if err != nil || !strings.Contains(string(out), "SERVING") {
-		t.Fatalf("grpc-health-probe -addr=%s: %v\n%s\nserver log:\n%s", addr, err, out, logs)
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	return p
+}
+
+// stop sends SIGTERM and expects a clean exit within 5 s.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
+	case err := <-p.done:
 		if err != nil {
-			t.Errorf("server after SIGTERM: %v\n%s", err, logs)
+			t.Errorf("server after SIGTERM: %v\n%s", err, p.logs)
 		}
+		p.done <- err // for the cleanup
 	case <-time.After(5 * time.Second):
-		t.Fatalf("server still running 5s after SIGTERM:\n%s", logs)
+		t.Fatalf("server still running 5s after SIGTERM:\n%s", p.logs)
 	}
+}
+
+// probe runs grpc-health-probe against addr with extra flags, retrying
+// for up to 10 s while it fails; it returns the last output and error.
+func probe(t *testing.T, addr string, flags ...string) (string, error) {
+	t.Helper()
+	bin := healthProbe(t)
+	args := append([]string{"-addr=" + addr, "-connect-timeout=2s", "-rpc-timeout=2s"}, flags...)
+	var out []byte
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err = exec.Command(bin, args...).CombinedOutput()
+		if err == nil || time.Now().After(deadline) {
+			return string(out), err
+		}
+	}
+}
+
+// TestServeHealthProbe runs the real binary and asks grpc-health-probe,
+// as an orchestrator would; then SIGTERM stops the server cleanly.
+func TestServeHealthProbe(t *testing.T) {
+	healthProbe(t)
+	p := startBinary(t, buildBinary(t), []string{"FOCUS_INGEST_LISTEN=127.0.0.1:0"}, // the environment works too
+		"--output", t.TempDir(), "--shutdown-timeout", "2s")
+	if out, err := probe(t, p.addr); err != nil || !strings.Contains(out, "SERVING") {
+		t.Fatalf("grpc-health-probe -addr=%s: %v\n%s\nserver log:\n%s", p.addr, err, out, p.logs)
+	}
+	p.stop(t)
 }
