@@ -36,6 +36,11 @@
 //     a limit) whose ticket is the query narrowed to that day.
 //   - ListFlights: one FlightInfo per dataset (costs_raw, tags_index).
 //
+// Logs: a job's lines (job started, input converted, job committed, job
+// failed) carry its job_id, plus whatever attributes the host put in the
+// call's context with WithLogAttrs (a request id, say). Config.OnJob
+// reports every finished job, for metrics.
+//
 // Errors are plain Go inside; toStatus alone turns them into gRPC codes:
 //
 //	*convert.ParseError, malformed JSON, unknown  InvalidArgument, with

@@ -274,7 +274,8 @@ grpc.health.v1 answers on the same port: SERVING once the output storage is open
 Usage:
   focus-ingest serve --output URL [--listen ADDR] [flags]
 
-Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_LISTEN; flags win):
+Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_LISTEN or
+FOCUS_INGEST_AUTH_TOKEN_FILE; flags win):
   --listen ADDR              gRPC address (default 127.0.0.1:8815; :8815 for every interface)
   --output URL               dataset location: file:///lake, ./lake, s3://bucket/prefix ...
   --allow-source PREFIX      URL prefix DoAction ingest/validate may read, repeatable
@@ -292,8 +293,8 @@ Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_LISTEN; flags 
   --auth-token-file FILE     require "authorization: Bearer <token>" on every call but health;
                              FILE holds one token a line, or NAME:TOKEN (NAME and TOKEN also
                              log in with the Flight Basic handshake); # comments; re-read on SIGHUP
-  --tls-cert FILE            TLS certificate (PEM), with --tls-key FILE (private key, PEM)
-  --tls-key FILE
+  --tls-cert FILE            TLS certificate (PEM); needs --tls-key
+  --tls-key FILE             TLS private key (PEM); needs --tls-cert
   --tls-client-ca FILE       require client certificates signed by a CA in FILE (mutual TLS)
   --help                     show this help
 `

@@ -30,6 +30,11 @@ func TestServeFlagsFromEnv(t *testing.T) {
 		"FOCUS_INGEST_SHUTDOWN_TIMEOUT":    "3s",
 		"FOCUS_INGEST_COMPRESSION":         "zstd",
 		"FOCUS_INGEST_MONEY_SCALE":         "20",
+		"FOCUS_INGEST_METRICS_LISTEN":      "127.0.0.1:9815",
+		"FOCUS_INGEST_AUTH_TOKEN_FILE":     "/etc/fi/tokens",
+		"FOCUS_INGEST_TLS_CERT":            "/etc/fi/cert.pem",
+		"FOCUS_INGEST_TLS_KEY":             "/etc/fi/key.pem",
+		"FOCUS_INGEST_TLS_CLIENT_CA":       "/etc/fi/ca.pem",
 	}
 	c, err := parseServe([]string{"--max-concurrent-jobs", "2"}, func(k string) string { return env[k] })
 	if err != nil {
@@ -37,7 +42,9 @@ func TestServeFlagsFromEnv(t *testing.T) {
 	}
 	if c.listen != ":9000" || c.output != "file:///lake" || c.maxJobs != 2 || c.shutdownTimeout != 3*time.Second ||
 		c.compression != "zstd" || c.moneyScale != 20 ||
-		strings.Join(c.allowSources, " ") != "s3://a/exports/ file:///in/" {
+		strings.Join(c.allowSources, " ") != "s3://a/exports/ file:///in/" || c.metricsListen != "127.0.0.1:9815" ||
+		c.authTokenFile != "/etc/fi/tokens" || c.tlsCert != "/etc/fi/cert.pem" || c.tlsKey != "/etc/fi/key.pem" ||
+		c.tlsClientCA != "/etc/fi/ca.pem" {
 		t.Errorf("config from env = %+v", c)
 	}
 	c, err = parseServe([]string{"--output", "./lake"}, func(string) string { return "" })
