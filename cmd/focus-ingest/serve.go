@@ -229,15 +229,18 @@ func (a *app) serve(ctx context.Context, cfg *serveConfig, srv *server.Server, l
 		}
 		defer stop()
 	}
-	hup := make(chan os.Signal, 1)
+	hup, done := make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	defer func() {
+		signal.Stop(hup)
+		close(done)
+	}()
 	go func() {
 		for {
 			select {
 			case <-hup:
 				_ = srv.ReloadTokens() // logged; the old tokens stay on an error
-			case <-ctx.Done():
+			case <-done:
 				return
 			}
 		}
