@@ -232,3 +232,40 @@ func TestRequestIDSent(t *testing.T) {
 		t.Errorf("server logs lack the request id:\n%s", e.logs)
 	}
 }
+
+// TestFetchAllEmptyAndCancelled: no data is no endpoint and no batch;
+// a cancelled context ends the reader with Canceled, before any batch.
+func TestFetchAllEmptyAndCancelled(t *testing.T) {
+	e := startServer(t)
+	c := dial(t, e.addr)
+	ctx := context.Background()
+	ticket := &client.Ticket{Dataset: "costs_raw"}
+	info, err := c.Info(ctx, ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := c.FetchAll(ctx, info, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := readAll(t, rd); len(info.GetEndpoint()) != 0 || len(rows) != 0 {
+		t.Errorf("empty dataset: %d endpoints, %d rows", len(info.GetEndpoint()), len(rows))
+	}
+
+	if _, err := c.Ingest(ctx, []string{e.copySource(t, awsSample)}, client.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if info, err = c.Info(ctx, ticket); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	rd, err = c.FetchAll(cctx, info, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	if rd.Next() || status.Code(rd.Err()) != codes.Canceled {
+		t.Errorf("after cancel: Err = %v; want Canceled", rd.Err())
+	}
+}
