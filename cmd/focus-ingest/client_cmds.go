@@ -182,8 +182,17 @@ func (c *pushConfig) check(files []string) error {
 	return oneOf("progress", c.progress, "auto", "always", "never")
 }
 
-// push pushes the files in order, stopping at the first failure.
+// push pushes the files in order, stopping at the first failure; a file
+// that cannot be read fails the command before anything is pushed.
 func (a *app) push(ctx context.Context, cl *client.Client, c *pushConfig) int {
+	for _, name := range c.files {
+		if name == "-" {
+			continue
+		}
+		if fi, err := os.Stat(name); err != nil || fi.IsDir() {
+			return a.clientFailed(fmt.Errorf("push %s: not a readable file (%v)", name, orDir(err)))
+		}
+	}
 	code := exitOK
 	for _, name := range c.files {
 		sum, err := a.pushFile(ctx, cl, c, name)
@@ -293,6 +302,14 @@ func (a *app) printStats(st *client.StatsResult, asJSON bool) {
 			itoa(d.GetRows()), bytesText(d.GetBytes()), orDash(d.GetStart()), orDash(d.GetEnd()))
 	}
 	w.Flush()
+}
+
+// orDir returns err, or that a directory is no file.
+func orDir(err error) error {
+	if err == nil {
+		return errors.New("a directory")
+	}
+	return err
 }
 
 // orDash returns s, or "-" when empty.

@@ -217,6 +217,10 @@ func TestPushBadRows(t *testing.T) {
 	if r.code != exitFailed || !strings.Contains(r.stderr, "focus-ingest: push bad.csv: bad.csv:3:2: BilledCost") {
 		t.Errorf("push with a bad row: exit %d, stderr %q", r.code, r.stderr)
 	}
+	r = runArgs(t, "push", "--server", srv, in, filepath.Join(t.TempDir(), "missing.csv"))
+	if r.code != exitFailed || !strings.Contains(r.stderr, "missing.csv: not a readable file") || r.stdout != "" {
+		t.Errorf("push with a missing file: exit %d, stdout %q, stderr %q; want exit 1 before any push", r.code, r.stdout, r.stderr)
+	}
 	r = runArgs(t, "push", "--server", srv, "--on-error", "quarantine", "--progress", "never", in)
 	if r.code != exitQuarantined || !strings.Contains(r.stdout, "rejected    1 (quarantined in the server's <output>/_rejects/") {
 		t.Errorf("push --on-error quarantine: exit %d\n%s%s", r.code, r.stdout, r.stderr)
