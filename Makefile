@@ -50,6 +50,8 @@ lint:
 	@# pqarrow itself links arrow/flight, so for dataset/ the rule is on its own imports.
 	@if $(GO) list -f '{{join .Imports "\n"}}' ./dataset/... | grep -E 'arrow/flight|google.golang.org/grpc'; then \
 	  echo "dataset/ must not import Flight"; exit 1; fi
+	@if $(GO) list -deps ./client | grep -E 'focus-ingest/(flightsvc|server|dataset|ingest|convert|storage)$$'; then \
+	  echo "client/ must import only Flight, gRPC and proto/"; exit 1; fi
 
 go-test: emulators tools
 	$(GO) test -count=1 ./...

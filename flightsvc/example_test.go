@@ -2,31 +2,27 @@ package flightsvc_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/memblob"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/focus-ingest/focus-ingest/client"
 	"github.com/focus-ingest/focus-ingest/dataset"
 	"github.com/focus-ingest/focus-ingest/flightsvc"
 )
 
 // An arrow-go Flight server that has services of its own (here gRPC
 // health) mounts the focus-ingest service as its Flight service; a client
-// then pushes a CSV export and reads the rows back.
+// (package client) then pushes a CSV export and reads the rows back.
 func Example() {
 	ctx := context.Background()
 	bucket, err := blob.OpenBucket(ctx, "mem://")
@@ -52,20 +48,26 @@ func Example() {
 	go srv.Serve()
 	defer srv.Shutdown()
 
-	client, err := flight.NewClientWithMiddleware(srv.Addr().String(), nil, nil,
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	c, err := client.Dial(ctx, "grpc://"+srv.Addr().String())
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer client.Close()
+	defer c.Close()
 
 	csv := "ChargePeriodStart,BilledCost,ResourceId\n" +
 		"2024-09-18T22:00:00Z,0.1,vm-1\n" +
 		"2024-09-18T23:00:00Z,0.2,vm-2\n"
-	summary := push(ctx, client, `{"source": "aws-2024-09.csv"}`, csv)
-	fmt.Println(summary["status"], summary["rows"], summary["partitions"])
+	summary, err := c.Push(ctx, strings.NewReader(csv), client.PushOptions{Source: "aws-2024-09.csv"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(summary.GetStatus(), summary.GetRows(), summary.GetPartitions())
 
-	for _, line := range get(ctx, client, `{"dataset": "costs_raw", "columns": ["ResourceId", "BilledCost"]}`) {
+	rd, err := c.Query(ctx, &client.Ticket{Dataset: "costs_raw", Columns: []string{"ResourceId", "BilledCost"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range rows(rd) {
 		fmt.Println(line)
 	}
 	// Output:
@@ -74,55 +76,8 @@ func Example() {
 	// ResourceId=vm-2 BilledCost=0.2 year=2024 month=9 day=18
 }
 
-// push sends data as one chunk and returns the final summary.
-func push(ctx context.Context, client flight.Client, cmd, data string) map[string]any {
-	stream, err := client.DoPut(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	sc := arrow.NewSchema([]arrow.Field{{Name: "chunk", Type: arrow.BinaryTypes.Binary}}, nil)
-	b := array.NewBinaryBuilder(memory.DefaultAllocator, arrow.BinaryTypes.Binary)
-	b.Append([]byte(data))
-	col := b.NewArray()
-	b.Release()
-	rec := array.NewRecordBatch(sc, []arrow.Array{col}, 1)
-	col.Release()
-	defer rec.Release()
-	w := flight.NewRecordWriter(stream, ipc.WithSchema(sc))
-	w.SetFlightDescriptor(&flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte(cmd)})
-	if err := w.Write(rec); err != nil {
-		log.Fatal(err)
-	}
-	w.Close()
-	stream.CloseSend()
-	var last []byte
-	for {
-		res, err := stream.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			log.Fatal(err)
-		}
-		last = res.GetAppMetadata()
-	}
-	var summary map[string]any
-	if err := json.Unmarshal(last, &summary); err != nil {
-		log.Fatal(err)
-	}
-	return summary
-}
-
-// get runs a DoGet and formats every row as name=value pairs.
-func get(ctx context.Context, client flight.Client, ticket string) []string {
-	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(ticket)})
-	if err != nil {
-		log.Fatal(err)
-	}
-	rd, err := flight.NewRecordReader(stream)
-	if err != nil {
-		log.Fatal(err)
-	}
+// rows formats every row of rd as name=value pairs and releases it.
+func rows(rd array.RecordReader) []string {
 	defer rd.Release()
 	var out []string
 	for rd.Next() {

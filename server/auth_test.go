@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/focus-ingest/focus-ingest/client"
 	"github.com/focus-ingest/focus-ingest/internal/testcerts"
 )
 
@@ -153,11 +154,11 @@ func TestAuthEveryRPC(t *testing.T) {
 			}
 		}
 	}
-	sum := push(t, bearer(bearerOnly), r.flight, `{"source": "a.csv"}`, sampleCSV)
-	if sum["status"] != "committed" {
-		t.Errorf("DoPut with a token: %v", sum)
+	sum, err := r.client.Push(bearer(bearerOnly), strings.NewReader(sampleCSV), client.PushOptions{Source: "a.csv"})
+	if err != nil || sum.Status != "committed" {
+		t.Errorf("DoPut with a token: %v, %v", sum, err)
 	}
-	if rows := get(t, bearer(ciToken), r.flight, `{"dataset": "costs_raw", "columns": ["ResourceId"]}`); len(rows) != 2 {
+	if rows := get(t, bearer(ciToken), r.client, &client.Ticket{Dataset: "costs_raw", Columns: []string{"ResourceId"}}); len(rows) != 2 {
 		t.Errorf("DoGet with a token: %q", rows)
 	}
 	for _, svc := range []string{"", flightServiceName} {
@@ -185,7 +186,7 @@ func TestBasicHandshake(t *testing.T) {
 	if got := md.Get("authorization"); len(got) != 1 || got[0] != "Bearer "+ciToken {
 		t.Errorf("handshake answered %q; want the bearer token of ci", got)
 	}
-	if rows := get(t, ctx, r.flight, `{"dataset": "costs_raw"}`); len(rows) != 0 {
+	if rows := get(t, ctx, r.client, &client.Ticket{Dataset: "costs_raw"}); len(rows) != 0 {
 		t.Errorf("DoGet after the handshake: %q", rows)
 	}
 	for _, c := range [][2]string{{"ci", otherToken}, {"ci", ""}, {"nobody", ciToken}, {"", bearerOnly}, {"x", bearerOnly}} {
@@ -271,7 +272,7 @@ func TestTLS(t *testing.T) {
 	certs := testcerts.New(t)
 	r := startWith(t, Config{TLSCertFile: certs.ServerCert, TLSKeyFile: certs.ServerKey},
 		credentials.NewTLS(certs.Client(t, "", "")))
-	if rows := get(t, context.Background(), r.flight, `{"dataset": "costs_raw"}`); len(rows) != 0 {
+	if rows := get(t, context.Background(), tlsClient(t, r, client.WithTLSCA(certs.CA)), &client.Ticket{Dataset: "costs_raw"}); len(rows) != 0 {
 		t.Errorf("DoGet over TLS: %q", rows)
 	}
 	// A plaintext client is refused.
@@ -290,7 +291,8 @@ func TestMutualTLS(t *testing.T) {
 	cfg := Config{TLSCertFile: certs.ServerCert, TLSKeyFile: certs.ServerKey, TLSClientCAFile: certs.CA,
 		AuthTokenFile: writeTokens(t, "", tokenFileOK)}
 	r := startWith(t, cfg, credentials.NewTLS(certs.Client(t, certs.ClientCert, certs.ClientKey)))
-	if rows := get(t, bearer(ciToken), r.flight, `{"dataset": "costs_raw"}`); len(rows) != 0 {
+	c := tlsClient(t, r, client.WithTLSCA(certs.CA), client.WithClientCert(certs.ClientCert, certs.ClientKey))
+	if rows := get(t, bearer(ciToken), c, &client.Ticket{Dataset: "costs_raw"}); len(rows) != 0 {
 		t.Errorf("DoGet over mutual TLS: %q", rows)
 	}
 	for name, tc := range map[string]*tls.Config{
@@ -327,4 +329,15 @@ func TestTLSConfigRefused(t *testing.T) {
 			t.Errorf("New(%+v) = %v; want %q", c.cfg, err, c.want)
 		}
 	}
+}
+
+// tlsClient dials r over TLS with opts.
+func tlsClient(t *testing.T, r *running, opts ...client.Option) *client.Client {
+	t.Helper()
+	c, err := client.Dial(context.Background(), "grpc+tls://"+r.addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

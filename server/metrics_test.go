@@ -19,6 +19,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/focus-ingest/focus-ingest/client"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -64,15 +65,15 @@ func TestMetrics(t *testing.T) {
 	before, _ := scrape(t, hs.URL)
 	ctx := bearer(ciToken)
 
-	if sum := push(t, ctx, r.flight, `{"source": "aws-2024-09.csv"}`, sampleCSV); sum["status"] != "committed" {
-		t.Fatalf("DoPut: %v", sum)
+	if sum, err := r.client.Push(ctx, strings.NewReader(sampleCSV), client.PushOptions{Source: "aws-2024-09.csv"}); err != nil || sum.Status != "committed" {
+		t.Fatalf("DoPut: %v, %v", sum, err)
 	}
-	get(t, ctx, r.flight, `{"dataset": "costs_raw"}`)
+	get(t, ctx, r.client, &client.Ticket{Dataset: "costs_raw"})
 	_, err := r.flight.GetFlightInfo(ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{"no_such"}})
 	if status.Code(err) != codes.NotFound {
 		t.Fatalf("GetFlightInfo no_such: %v", err)
 	}
-	if err := pushErr(ctx, r.flight, `{"source": "bad.csv"}`, "ChargePeriodStart,BilledCost\n2024-09-18T22:00:00Z,$3\n"); status.Code(err) != codes.InvalidArgument {
+	if _, err := r.client.Push(ctx, strings.NewReader("ChargePeriodStart,BilledCost\n2024-09-18T22:00:00Z,$3\n"), client.PushOptions{Source: "bad.csv"}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("bad DoPut: %v", err)
 	}
 	if _, err := r.flight.GetSchema(context.Background(), &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{"costs_raw"}}); status.Code(err) != codes.Unauthenticated {
@@ -106,24 +107,6 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/metrics shows %q", secret)
 		}
 	}
-}
-
-// pushErr pushes data as one chunk and returns the stream's error.
-func pushErr(ctx context.Context, client flight.Client, cmd, data string) error {
-	stream, err := client.DoPut(ctx)
-	if err != nil {
-		return err
-	}
-	rec := chunkRecord(data)
-	defer rec.Release()
-	w := flight.NewRecordWriter(stream, ipc.WithSchema(chunkSchema))
-	w.SetFlightDescriptor(&flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte(cmd)})
-	if err := w.Write(rec); err != nil {
-		return err
-	}
-	w.Close()
-	stream.CloseSend()
-	return drain(stream.Recv)
 }
 
 func TestMetricsStreamsInFlight(t *testing.T) {
@@ -208,8 +191,10 @@ func TestRequestIDInJobLogs(t *testing.T) {
 	withID := func(id string) context.Context {
 		return metadata.AppendToOutgoingContext(context.Background(), requestIDKey, id)
 	}
-	push(t, withID("req-put-1"), r.flight, `{"source": "a.csv"}`, sampleCSV)
-	if err := pushErr(withID("req-bad-2"), r.flight, `{"source": "bad.csv"}`, "ChargePeriodStart,BilledCost\n2024-09-18T22:00:00Z,$3\n"); err == nil {
+	if _, err := r.client.Push(withID("req-put-1"), strings.NewReader(sampleCSV), client.PushOptions{Source: "a.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.client.Push(withID("req-bad-2"), strings.NewReader("ChargePeriodStart,BilledCost\n2024-09-18T22:00:00Z,$3\n"), client.PushOptions{Source: "bad.csv"}); err == nil {
 		t.Fatal("bad DoPut succeeded")
 	}
 	action, err := r.flight.DoAction(withID("req-act-3"), &flight.Action{Type: "ingest", Body: []byte(`{"sources": ["file://` + in + `a.csv"]}`)})

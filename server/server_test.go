@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -25,6 +24,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/focus-ingest/focus-ingest/client"
 )
 
 const sampleCSV = "ChargePeriodStart,BilledCost,ResourceId,Tags\n" +
@@ -40,6 +41,7 @@ type running struct {
 	conn   *grpc.ClientConn
 	health healthpb.HealthClient
 	flight flight.Client
+	client *client.Client
 }
 
 // start runs a server on 127.0.0.1:0 over a new file:// dataset and
@@ -80,6 +82,10 @@ func startWith(t *testing.T, cfg Config, creds credentials.TransportCredentials)
 	t.Cleanup(func() { r.conn.Close() })
 	r.health = healthpb.NewHealthClient(r.conn)
 	r.flight = flight.NewClientFromConn(r.conn, nil)
+	if r.client, err = client.Dial(context.Background(), "grpc://"+r.addr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.client.Close() })
 	waitServing(t, r.health)
 	return r
 }
@@ -140,16 +146,16 @@ func TestPutGetRoundTrip(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	r := start(t, Config{Allocator: mem})
 	ctx := context.Background()
-	sum := push(t, ctx, r.flight, `{"source": "aws-2024-09.csv"}`, sampleCSV)
-	if sum["status"] != "committed" {
-		t.Fatalf("summary = %v, want committed", sum)
+	sum, err := r.client.Push(ctx, strings.NewReader(sampleCSV), client.PushOptions{Source: "aws-2024-09.csv"})
+	if err != nil || sum.GetStatus() != "committed" {
+		t.Fatalf("push = %v, %v; want committed", sum, err)
 	}
-	rows := get(t, ctx, r.flight, `{"dataset": "costs_raw", "start": "2024-09-18", "end": "2024-09-19", "columns": ["ResourceId", "BilledCost"]}`)
+	rows := get(t, ctx, r.client, &client.Ticket{Dataset: "costs_raw", Start: "2024-09-18", End: "2024-09-19", Columns: []string{"ResourceId", "BilledCost"}})
 	want := []string{"ResourceId=vm-1 BilledCost=0.1 year=2024 month=9 day=18"}
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Errorf("DoGet rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
-	tags := get(t, ctx, r.flight, `{"dataset": "tags_index", "columns": ["resource_id", "tag_key", "tag_value"]}`)
+	tags := get(t, ctx, r.client, &client.Ticket{Dataset: "tags_index", Columns: []string{"resource_id", "tag_key", "tag_value"}})
 	if len(tags) != 1 || !strings.HasPrefix(tags[0], "resource_id=vm-1 tag_key=env tag_value=prod") {
 		t.Errorf("tags_index rows = %q", tags)
 	}
@@ -275,48 +281,10 @@ func chunkRecord(data string) arrow.RecordBatch {
 	return array.NewRecordBatch(chunkSchema, []arrow.Array{col}, 1)
 }
 
-// push sends data as one chunk and returns the final summary.
-func push(t *testing.T, ctx context.Context, client flight.Client, cmd, data string) map[string]any {
+// get runs a query and formats every row as name=value pairs.
+func get(t *testing.T, ctx context.Context, c *client.Client, ticket *client.Ticket) []string {
 	t.Helper()
-	stream, err := client.DoPut(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := chunkRecord(data)
-	defer rec.Release()
-	w := flight.NewRecordWriter(stream, ipc.WithSchema(chunkSchema))
-	w.SetFlightDescriptor(&flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte(cmd)})
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	stream.CloseSend()
-	var last []byte
-	for {
-		res, err := stream.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = res.GetAppMetadata()
-	}
-	var summary map[string]any
-	if err := json.Unmarshal(last, &summary); err != nil {
-		t.Fatalf("summary %q: %v", last, err)
-	}
-	return summary
-}
-
-// get runs a DoGet and formats every row as name=value pairs.
-func get(t *testing.T, ctx context.Context, client flight.Client, ticket string) []string {
-	t.Helper()
-	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(ticket)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := flight.NewRecordReader(stream)
+	rd, err := c.Query(ctx, ticket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,14 +347,7 @@ func TestIngestActionAllowedPrefix(t *testing.T) {
 	}
 	r := start(t, Config{AllowSource: []string{"file://" + in}})
 	action := func(src string) error {
-		body, _ := json.Marshal(map[string]any{"sources": []string{src}})
-		stream, err := r.flight.DoAction(context.Background(), &flight.Action{Type: "ingest", Body: body})
-		for err == nil {
-			_, err = stream.Recv()
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
+		_, err := r.client.Ingest(context.Background(), []string{src}, client.IngestOptions{})
 		return err
 	}
 	if err := action("file://" + in + "a.csv"); err != nil {

@@ -116,7 +116,7 @@ func (b *progressBar) done() {
 	}
 }
 
-// render formats one bar line: bar, percent, bytes, rows, rows/s, ETA
+// render formats one bar line: bar, percent, bytes, bytes/s, rows, rows/s, ETA
 // and the input being read, most important first (a narrow terminal cuts
 // the end).
 func (b *progressBar) render(elapsed time.Duration, input string, read, total, rows int64) string {
@@ -131,7 +131,7 @@ func (b *progressBar) render(elapsed time.Duration, input string, read, total, r
 	} else {
 		sb.WriteString(bytesText(read))
 	}
-	fmt.Fprintf(&sb, "  %s rows  %s rows/s", itoa(rows), itoa(int64(float64(rows)/secs)))
+	fmt.Fprintf(&sb, "  %s/s  %s rows  %s rows/s", bytesText(int64(float64(read)/secs)), itoa(rows), itoa(int64(float64(rows)/secs)))
 	if total > 0 && read > 0 && read < total {
 		eta := time.Duration(float64(total-read) / (float64(read) / secs) * float64(time.Second))
 		fmt.Fprintf(&sb, "  ETA %s", eta.Round(time.Second))

@@ -10,7 +10,7 @@ import (
 func TestRender(t *testing.T) {
 	b := &progressBar{}
 	line := b.render(10*time.Second, "file:///x/aws.csv", 50<<20, 100<<20, 123456)
-	for _, want := range []string{"50%", "50.0 MiB/100.0 MiB", "123,456 rows", "12,345 rows/s", "ETA 10s", "aws.csv"} {
+	for _, want := range []string{"50%", "50.0 MiB/100.0 MiB", "5.0 MiB/s", "123,456 rows", "12,345 rows/s", "ETA 10s", "aws.csv"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("render = %q, lacks %q", line, want)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/focus-ingest/focus-ingest/convert"
 	"github.com/focus-ingest/focus-ingest/dataset"
@@ -43,7 +44,7 @@ func (a *app) ingest(ctx context.Context, cfg *ingestConfig) int {
 		return a.fail(ctx, log, cfg, sum, err)
 	}
 	log.Info("job done", "rows", sum.Rows[dataset.CostsRaw], "rejected", sum.Rejected, "elapsed", sum.Elapsed)
-	a.printSummary(cfg, sum)
+	a.printSummary(sum, cfg.json, strings.TrimSuffix(cfg.output, "/")+"/"+dataset.Rejects)
 	if sum.Rejected > 0 {
 		return exitQuarantined
 	}

@@ -6,6 +6,9 @@
 //
 //	focus-ingest [ingest] --input URL... --output URL [flags]
 //	focus-ingest serve --output URL [--listen ADDR] [flags]
+//	focus-ingest push --server grpc://HOST:PORT FILE...
+//	focus-ingest get --server grpc://HOST:PORT --out FILE [flags]
+//	focus-ingest stats --server grpc://HOST:PORT
 //
 // Run focus-ingest --help for the flags; each is also read from the
 // environment as FOCUS_INGEST_<NAME> (FOCUS_INGEST_ON_ERROR for
@@ -85,6 +88,12 @@ func (a *app) main(ctx context.Context, args []string) int {
 		return a.ingestCmd(ctx, args[1:])
 	case cmd == "serve":
 		return a.serveCmd(ctx, args[1:])
+	case cmd == "push":
+		return a.pushCmd(ctx, args[1:])
+	case cmd == "get":
+		return a.getCmd(ctx, args[1:])
+	case cmd == "stats":
+		return a.statsCmd(ctx, args[1:])
 	case cmd == "help":
 		fmt.Fprint(a.stdout, usageText)
 		return exitOK
@@ -92,7 +101,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.stdout, "focus-ingest", versionString())
 		return exitOK
 	default:
-		return a.usageError(usagef("unknown command %q: use focus-ingest [ingest] --input URL --output URL", cmd))
+		return a.usageError(usagef("unknown command %q: use ingest, serve, push, get or stats (focus-ingest --help)", cmd))
 	}
 }
 
@@ -142,6 +151,9 @@ into exact, date-partitioned Parquet datasets: costs_raw and tags_index.
 Usage:
   focus-ingest [ingest] --input URL [--input URL...] --output URL [flags]
   focus-ingest serve --output URL [--listen ADDR] [flags]   (Arrow Flight server; serve --help)
+  focus-ingest push --server grpc://HOST:PORT FILE...        (send exports to a server; push --help)
+  focus-ingest get --server grpc://HOST:PORT --out FILE ...  (read rows as csv|parquet|arrow; get --help)
+  focus-ingest stats --server grpc://HOST:PORT               (describe a server's datasets; stats --help)
 
 Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_ON_ERROR; flags win):
   --input URL          input URL or path, repeatable; globs *, ?, [...] and ** (any depth):

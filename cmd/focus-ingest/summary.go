@@ -12,9 +12,10 @@ import (
 )
 
 // printSummary prints the job summary on stdout: one JSON object with
-// --json, else a few aligned lines.
-func (a *app) printSummary(cfg *ingestConfig, s ingest.Summary) {
-	if cfg.json {
+// --json, else a few aligned lines. rejects is where quarantined rows go
+// (<output>/_rejects).
+func (a *app) printSummary(s ingest.Summary, asJSON bool, rejects string) {
+	if asJSON {
 		a.writeJSON(s)
 		return
 	}
@@ -23,7 +24,7 @@ func (a *app) printSummary(cfg *ingestConfig, s ingest.Summary) {
 	fmt.Fprintf(w, "  %s\t%s rows\n", dataset.CostsRaw, itoa(s.Rows[dataset.CostsRaw]))
 	fmt.Fprintf(w, "  %s\t%s rows\n", dataset.TagsIndex, itoa(s.Rows[dataset.TagsIndex]))
 	fmt.Fprintf(w, "  partitions\t%s\n", partitionsText(s.Partitions))
-	fmt.Fprintf(w, "  rejected\t%s%s\n", itoa(s.Rejected), rejectedHint(cfg, s))
+	fmt.Fprintf(w, "  rejected\t%s%s\n", itoa(s.Rejected), rejectedHint(rejects, s))
 	fmt.Fprintf(w, "  rounded\t%s values\n", itoa(s.Rounded))
 	if s.Inexact > 0 {
 		fmt.Fprintf(w, "  inexact\t%s binary floats not holding their decimal (converted exactly from the stored value)\n", itoa(s.Inexact))
@@ -48,9 +49,9 @@ func partitionsText(parts []string) string {
 }
 
 // rejectedHint says where quarantined rows went.
-func rejectedHint(cfg *ingestConfig, s ingest.Summary) string {
+func rejectedHint(rejects string, s ingest.Summary) string {
 	if s.Rejected == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (quarantined in %s/%s/%s.jsonl)", strings.TrimSuffix(cfg.output, "/"), dataset.Rejects, s.JobID)
+	return fmt.Sprintf(" (quarantined in %s/%s.jsonl)", rejects, s.JobID)
 }

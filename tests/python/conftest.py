@@ -63,3 +63,49 @@ def out_dir(tmp_path) -> Path:
     d = tmp_path / "lake"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def flight_server(focus_bin, tmp_path):
+    """Starts `focus-ingest serve` on 127.0.0.1:0 over tmp_path/lake, allowing DoAction ingest under
+    tmp_path/in/; yields (location "grpc://127.0.0.1:PORT", tmp_path) once it serves; stops it with
+    SIGTERM and expects a clean exit."""
+    import re
+    import subprocess
+    import threading
+    import time
+
+    import pyarrow.flight as flight
+
+    (tmp_path / "in").mkdir()
+    proc = subprocess.Popen(
+        [str(focus_bin), "serve", "--listen", "127.0.0.1:0", "--output", file_url(tmp_path / "lake"),
+         "--allow-source", file_url(tmp_path / "in") + "/", "--shutdown-timeout", "2s"],
+        stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    addr: list[str] = []
+    ready = threading.Event()
+
+    def read():
+        for line in proc.stderr:
+            lines.append(line)
+            if m := re.search(r"msg=listening addr=(\S+)", line):
+                addr.append(m.group(1))
+                ready.set()
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        assert ready.wait(20), "server not listening:\n" + "".join(lines)
+        location = f"grpc://{addr[0]}"
+        with flight.connect(location) as probe:
+            deadline = time.monotonic() + 20
+            while True:  # Unavailable until the dataset is open
+                try:
+                    list(probe.list_actions())
+                    break
+                except flight.FlightUnavailableError:
+                    assert time.monotonic() < deadline, "server not ready:\n" + "".join(lines)
+                    time.sleep(0.05)
+        yield location, tmp_path
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0, "".join(lines)
