@@ -36,6 +36,8 @@ type Config struct {
 	MaxJobs int
 	// BatchSize is the rows per record batch of a job; 0: convert's default.
 	BatchSize int
+	// Limits bound requests and the inputs of jobs; see limits.go.
+	Limits Limits
 }
 
 // Service is the Flight service. Create it with New; it is safe for
@@ -120,6 +122,7 @@ func (s *Service) ingestService(o jobOptions, progress func(ingest.Progress)) in
 		Progress:  progress,
 		Allocator: s.mem,
 		Logger:    s.cfg.Logger,
+		Limits:    s.cfg.Limits.Input,
 	}
 }
 
@@ -128,6 +131,9 @@ func (s *Service) ingestService(o jobOptions, progress func(ingest.Progress)) in
 func (s *Service) expand(ctx context.Context, sources []string) ([]storage.Input, error) {
 	if len(sources) == 0 {
 		return nil, badRequest(errors.New("no sources: give at least one URL in \"sources\""))
+	}
+	if err := s.checkSources(sources); err != nil {
+		return nil, err
 	}
 	var all []storage.Input
 	for _, src := range sources {
