@@ -56,6 +56,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Allocator for Arrow buffers; nil: memory.DefaultAllocator.
 	Allocator memory.Allocator
+
+	// Limits bound requests (body bytes, sources per action) and each
+	// input of a job; zero fields take flightsvc's and convert's defaults.
+	Limits flightsvc.Limits
 }
 
 // Server is a focus-ingest Flight server. Create it with New.
@@ -195,6 +199,7 @@ func (s *Server) newService(ds *dataset.Dataset) (*flightsvc.Service, error) {
 		FS:          s.cfg.FS,
 		MaxJobs:     s.cfg.MaxJobs,
 		BatchSize:   s.cfg.BatchSize,
+		Limits:      s.cfg.Limits,
 	})
 }
 

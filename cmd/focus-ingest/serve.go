@@ -34,6 +34,11 @@ type serveConfig struct {
 	batchSize       int
 	logLevel        string
 	help            bool
+
+	// Limits: the input limit flags, shared with ingest, and the request ones.
+	limits         limitsConfig
+	maxRequestSize sizeFlag
+	maxSources     int
 }
 
 // newServeFlags returns the flag set of the serve subcommand bound to c.
@@ -51,7 +56,32 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.IntVar(&c.batchSize, "batch-size", defaultBatchSize, "rows per Arrow record batch of a job (`N`)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug|info|warn|error")
 	fs.BoolVar(&c.help, "help", false, "show this help")
+	addServeLimitFlags(fs, c)
 	return fs
+}
+
+// addServeLimitFlags binds the input and request limit flags of serve.
+func addServeLimitFlags(fs *flag.FlagSet, c *serveConfig) {
+	addLimitFlags(fs, &c.limits)
+	c.maxRequestSize = flightsvc.DefaultMaxRequestSize
+	fs.Var(&c.maxRequestSize, "max-request-size", "bytes of a DoAction body, DoPut/GetFlightInfo descriptor or DoGet ticket (`SIZE`)")
+	fs.IntVar(&c.maxSources, "max-sources", flightsvc.DefaultMaxSources, "source patterns of one ingest or validate action (`N`)")
+}
+
+// validateLimits checks the limit flags of serve.
+func (c *serveConfig) validateLimits() error {
+	if c.maxRequestSize < 1 || c.maxRequestSize > server.MaxRecvMsgSize {
+		return usagef("invalid --max-request-size %d: use 1 byte to 64MiB (default 1MiB)", c.maxRequestSize)
+	}
+	if c.maxSources < 1 {
+		return usagef("invalid --max-sources %d: use 1 or more (default %d)", c.maxSources, flightsvc.DefaultMaxSources)
+	}
+	return c.limits.validate()
+}
+
+// serverLimits returns the limits of server.Config.
+func (c *serveConfig) serverLimits() flightsvc.Limits {
+	return flightsvc.Limits{Input: c.limits.limits(), MaxRequestSize: int(c.maxRequestSize), MaxSources: c.maxSources}
 }
 
 // parseServe parses args, fills flags not given from FOCUS_INGEST_*
@@ -87,6 +117,7 @@ func (c *serveConfig) validate() error {
 		func() error { return oneOf("fs", c.fs, storage.FSNames()...) },
 		func() error { return oneOf("log-level", c.logLevel, "debug", "info", "warn", "error") },
 		func() error { return (&ingestConfig{compression: c.compression}).validateCompression() },
+		c.validateLimits,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -170,6 +201,7 @@ func (a *app) serve(ctx context.Context, cfg *serveConfig, log *slog.Logger) err
 		ShutdownTimeout: cfg.shutdownTimeout,
 		Logger:          log,
 		Allocator:       a.alloc,
+		Limits:          cfg.serverLimits(),
 	})
 	if err != nil {
 		return err
@@ -210,4 +242,16 @@ Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_LISTEN; flags 
   --batch-size N             rows per record batch of a job (default 16384)
   --log-level L              debug|info|warn|error (default info); logs go to stderr
   --help                     show this help
+
+Limits (SIZE: bytes, or with KiB, MiB, GiB: 4MiB, 512KiB); over one, InvalidArgument:
+  --max-request-size SIZE    a DoAction body, DoPut or GetFlightInfo descriptor, DoGet ticket
+                             (default 1MiB)
+  --max-sources N            source patterns of one ingest or validate action (default 1000)
+  --max-line-size SIZE       one CSV record, line ends inside quoted fields included (default 1MiB)
+  --max-field-size SIZE      one CSV field (default 1MiB)
+  --max-tags N               keys of one Tags object; 0: none (default 1000)
+  --max-decompressed-size SIZE  what a gzip/zstd input (pushed chunks too) may inflate to;
+                             0: none (default 0)
+  --max-compression-ratio N  decompressed/compressed bytes of a gzip/zstd input past its
+                             first MiB; 0: none (default 200)
 `
