@@ -9,7 +9,7 @@ import (
 const (
 	DefaultMaxLineSize         = 1 << 20 // bytes of one CSV record
 	DefaultMaxFieldSize        = 1 << 20 // bytes of one field
-	DefaultMaxTags             = 1000    // keys of one Tags object
+	DefaultMaxTags             = 10000   // keys of one Tags object
 	DefaultMaxCompressionRatio = 200     // decompressed bytes per compressed byte
 	// RatioWarmUp is how many bytes a gzip/zstd stream inflates to before
 	// its compression ratio is checked: a small file, or the highly

@@ -249,7 +249,7 @@ Limits (SIZE: bytes, or with KiB, MiB, GiB: 4MiB, 512KiB); over one, InvalidArgu
   --max-sources N            source patterns of one ingest or validate action (default 1000)
   --max-line-size SIZE       one CSV record, line ends inside quoted fields included (default 1MiB)
   --max-field-size SIZE      one CSV field (default 1MiB)
-  --max-tags N               keys of one Tags object; 0: none (default 1000)
+  --max-tags N               keys of one Tags object; 0: none (default 10000)
   --max-decompressed-size SIZE  what a gzip/zstd input (pushed chunks too) may inflate to;
                              0: none (default 0)
   --max-compression-ratio N  decompressed/compressed bytes of a gzip/zstd input past its
