@@ -34,10 +34,12 @@ func (e *compressError) Unwrap() error { return e.err }
 type sourceReader struct {
 	r   io.Reader
 	err error
+	n   *int64 // bytes read so far
 }
 
 func (s *sourceReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
+	*s.n += int64(n)
 	if err != nil && err != io.EOF {
 		s.err = err
 	}
@@ -46,12 +48,14 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 
 // decompressor opens its decoder on the first Read, so that a damaged
 // stream header is reported like any later damage, at the line reached.
+// It refuses output past the limits of its meter.
 type decompressor struct {
 	format string
 	src    *sourceReader
 	open   func(io.Reader) (io.Reader, error)
 	r      io.Reader
 	close  func()
+	meter  inflateMeter
 }
 
 func (d *decompressor) Read(p []byte) (int, error) {
@@ -65,6 +69,10 @@ func (d *decompressor) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	if err != nil && err != io.EOF {
 		err = d.wrap(err)
+	}
+	d.meter.out += int64(n)
+	if lerr := d.meter.check(d.format); lerr != nil {
+		return n, lerr
 	}
 	return n, err
 }
@@ -90,16 +98,18 @@ func (d *decompressor) Close() {
 
 // decompress returns r decompressed when it starts with a gzip or zstd
 // magic number (gzip members may be concatenated), else r itself (buffered
-// for the sniffing). format is "gzip", "zstd" or "".
-func decompress(r io.Reader) (out io.Reader, d *decompressor) {
+// for the sniffing). format is "gzip", "zstd" or "". The decompressed
+// size and the compression ratio are held to limits.
+func decompress(r io.Reader, limits Limits) (out io.Reader, d *decompressor) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(4)
-	src := &sourceReader{r: br}
+	d = &decompressor{meter: inflateMeter{limits: limits}}
+	d.src = &sourceReader{r: br, n: &d.meter.in}
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
-		d = &decompressor{format: "gzip", src: src, open: openGzip}
+		d.format, d.open = "gzip", openGzip
 	case bytes.HasPrefix(head, zstdMagic) || isSkippableFrame(head):
-		d = &decompressor{format: "zstd", src: src}
+		d.format = "zstd"
 		d.open = func(r io.Reader) (io.Reader, error) {
 			// One decoder, synchronous: the async stream decoder may report a
 			// truncation before handing over the blocks decoded before it,

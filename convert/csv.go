@@ -11,9 +11,6 @@ import (
 // readBufferSize is the scanner's read size and initial buffer.
 const readBufferSize = 4 << 20
 
-// DefaultMaxRecordSize is the default limit on the bytes of one record.
-const DefaultMaxRecordSize = 1 << 20
-
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // parse outcomes of one attempt at the record starting at scanner.pos.
@@ -35,10 +32,11 @@ type span struct{ field, start, end int }
 // fields with doubled quotes are unescaped into a scratch buffer reused from
 // record to record, so scanning allocates nothing in the steady state.
 type scanner struct {
-	src    io.Reader
-	source string
-	names  []string // header names for error messages; nil while reading the header
-	maxRec int
+	src      io.Reader
+	source   string
+	names    []string // header names for error messages; nil while reading the header
+	maxRec   int      // bytes of a record (Limits.MaxLineSize)
+	maxField int      // bytes of a field (Limits.MaxFieldSize)
 
 	buf      []byte
 	pos, end int   // unread data is buf[pos:end]
@@ -62,11 +60,10 @@ type scanner struct {
 }
 
 // newScanner returns a scanner of src; source names it in errors.
-func newScanner(src io.Reader, source string, maxRecord int) *scanner {
-	if maxRecord <= 0 {
-		maxRecord = DefaultMaxRecordSize
-	}
-	return &scanner{src: src, source: source, maxRec: maxRecord, buf: make([]byte, readBufferSize), line: 1}
+func newScanner(src io.Reader, source string, limits Limits) *scanner {
+	limits = limits.withDefaults()
+	return &scanner{src: src, source: source, maxRec: limits.MaxLineSize, maxField: limits.MaxFieldSize,
+		buf: make([]byte, readBufferSize), line: 1}
 }
 
 // Scan reads the next record. It returns false at the end of the input or on
@@ -143,6 +140,9 @@ func (s *scanner) accept() bool {
 	}
 	if !utf8.Valid(s.raw) {
 		s.encodingError()
+		return false
+	}
+	if len(s.raw) > s.maxField && s.fieldTooLong() {
 		return false
 	}
 	if s.names != nil && len(s.fields) != len(s.names) {
@@ -238,16 +238,21 @@ func (s *scanner) fill() bool {
 	return false
 }
 
-// readError records a failed read: a corrupt compressed stream is a data
-// error located at the line reached; anything else is an I/O error.
+// readError records a failed read: a corrupt compressed stream, or one
+// refused by a limit, is a data error located at the line reached; anything
+// else is an I/O error.
 func (s *scanner) readError(err error) {
 	var ce *compressError
-	if errors.As(err, &ce) {
+	var ie *inflateError
+	switch {
+	case errors.As(err, &ie):
+		s.rerr = &ParseError{Source: s.source, Line: s.line, Err: reason(ErrLimit, "%s", ie.Error())}
+	case errors.As(err, &ce):
 		s.rerr = &ParseError{Source: s.source, Line: s.line,
 			Err: fmt.Errorf("%w: %s stream truncated or damaged at line %d: %w", ErrCompressed, ce.format, s.line, ce.err)}
-		return
+	default:
+		s.rerr = fmt.Errorf("read %s: %w", s.source, err)
 	}
-	s.rerr = fmt.Errorf("read %s: %w", s.source, err)
 }
 
 // parse tries to split the record at s.pos. On parseOK, parseBad and
@@ -468,5 +473,17 @@ func (s *scanner) limitError() {
 	s.fatal = true
 	s.perr = &ParseError{Source: s.source, Line: s.line,
 		Value: quoteValue(s.buf[s.pos:min(s.end, s.pos+MaxErrorValue+1)]),
-		Err:   reason(ErrLimit, "record longer than %d bytes (a quote left open makes the rest of the file one record)", s.maxRec)}
+		Err:   reason(ErrLimit, "record longer than %d bytes (limit --max-line-size; line ends inside quoted fields count, and a quote left open makes the rest of the file one record)", s.maxRec)}
+}
+
+// fieldTooLong reports the first field longer than the limit, if any. The
+// record's end is known: the error is not fatal.
+func (s *scanner) fieldTooLong() bool {
+	for i, f := range s.fields {
+		if len(f) > s.maxField {
+			s.perr = s.fieldError(i, f, reason(ErrLimit, "field longer than %d bytes (limit --max-field-size)", s.maxField))
+			return true
+		}
+	}
+	return false
 }

@@ -23,7 +23,7 @@ type scanned struct {
 // scanAll scans input to the end, going on after recoverable errors.
 func scanAll(t *testing.T, r io.Reader, names []string, maxRec int) []scanned {
 	t.Helper()
-	s := newScanner(r, "in.csv", maxRec)
+	s := newScanner(r, "in.csv", Limits{MaxLineSize: maxRec})
 	s.names = names
 	var out []scanned
 	for range 1 << 24 {
@@ -195,7 +195,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func TestScannerReadError(t *testing.T) {
 	boom := errors.New("boom")
-	s := newScanner(io.MultiReader(strings.NewReader("a,b\nc"), iotest.ErrReader(boom)), "in.csv", 0)
+	s := newScanner(io.MultiReader(strings.NewReader("a,b\nc"), iotest.ErrReader(boom)), "in.csv", Limits{})
 	if !s.Scan() || string(s.Raw()) != "a,b" {
 		t.Fatalf("first record: %v", s.Err())
 	}
@@ -247,7 +247,7 @@ func FuzzCSV(f *testing.F) {
 		if oneByte {
 			r = iotest.OneByteReader(r)
 		}
-		opts := Options{BatchSize: 3, MaxRecordSize: 512}
+		opts := Options{BatchSize: 3, Limits: Limits{MaxLineSize: 512}}
 		var rejected int64
 		if reject {
 			opts.OnReject = func(rj Reject) error {

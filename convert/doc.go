@@ -22,7 +22,9 @@
 // CRLF line ends, a UTF-8 BOM at the start dropped, the last record with or
 // without a line end. Blank lines are skipped (they still count in line
 // numbers). Every record must have as many fields as the header and be
-// valid UTF-8; a record longer than Options.MaxRecordSize is refused.
+// valid UTF-8; a record longer than Limits.MaxLineSize, or a field longer
+// than Limits.MaxFieldSize, is refused (see Limits for the other bounds:
+// tags per object, decompressed size, compression ratio).
 //
 // # Typing
 //
@@ -52,7 +54,8 @@
 // read goes on. Some errors end the read even then, because the scanner no
 // longer knows where the next record starts or the stream cannot be read
 // further: a quoted field still open at the end of the input, a record
-// longer than MaxRecordSize, a truncated or damaged gzip/zstd stream, and
+// longer than MaxLineSize, a truncated or damaged gzip/zstd stream, one
+// past MaxDecompressedSize or MaxCompressionRatio, and
 // I/O errors. Broken quoting inside a line (a bare quote in an unquoted
 // field, text after a closing quote) is recoverable: the record is taken to
 // end at the end of that physical line.

@@ -239,6 +239,7 @@ func (r *ParquetReader) build() error {
 			return err
 		}
 		c := &r.cols[i]
+		c.tp.MaxTags = r.opts.Limits.MaxTags
 		fields[i] = arrow.Field{Name: c.name, Type: c.typ, Nullable: true}
 		if c.name == ColChargePeriodStart {
 			r.cps = i
@@ -595,6 +596,9 @@ func (r *ParquetReader) addMap(c *pqColumn) error {
 	if null {
 		c.cell.null = true
 		return nil
+	}
+	if len(tags) > c.tp.MaxTags {
+		return fmt.Errorf("%w: %w: more than %d tags in one map (limit --max-tags)", ErrTags, ErrLimit, c.tp.MaxTags)
 	}
 	c.tp.tags = append(c.tp.tags[:0], tags...)
 	c.tp.dedup()

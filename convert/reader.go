@@ -18,16 +18,16 @@ const DefaultBatchSize = 65536
 
 // Options configure a Reader. The zero value reads with the defaults.
 type Options struct {
-	Source        string           // name used in errors
-	BatchSize     int              // rows per batch; default DefaultBatchSize
-	MoneyScale    int32            // scale of money columns; 0 means DefaultMoneyScale
-	Allocator     memory.Allocator // default memory.DefaultAllocator
-	MaxRecordSize int              // bytes of one record (line); default DefaultMaxRecordSize
+	Source     string           // name used in errors
+	BatchSize  int              // rows per batch; default DefaultBatchSize
+	MoneyScale int32            // scale of money columns; 0 means DefaultMoneyScale
+	Allocator  memory.Allocator // default memory.DefaultAllocator
+	Limits     Limits           // input limits; zero fields take the defaults
 	// OnReject, when nil, makes the first bad row end the read with its
 	// *ParseError. When set, bad rows are skipped and handed to it; an error
 	// it returns stops the read. Errors that leave the stream unreadable
-	// (an unterminated quote at the end, a record over MaxRecordSize, a
-	// damaged compressed stream, an I/O error) end the read either way.
+	// (an unterminated quote at the end, a record over Limits.MaxLineSize, a
+	// damaged or over-limit compressed stream, an I/O error) end the read either way.
 	OnReject func(Reject) error
 }
 
@@ -95,7 +95,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if err := ValidMoneyScale(opts.MoneyScale); err != nil {
 		return nil, err
 	}
-	in, dc := decompress(r)
+	in, dc := decompress(r, opts.Limits)
 	rd := &Reader{opts: opts, dc: dc}
 	if useReadAhead {
 		var end func()
@@ -105,7 +105,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		rd.ra = newReadAhead(in, end)
 		in = rd.ra
 	}
-	rd.sc = newScanner(in, opts.Source, opts.MaxRecordSize)
+	rd.sc = newScanner(in, opts.Source, opts.Limits)
 	rd.refs.Store(1)
 	names, err := rd.readHeader()
 	if err != nil {
@@ -127,9 +127,7 @@ func withDefaults(opts Options) Options {
 	if opts.Allocator == nil {
 		opts.Allocator = memory.DefaultAllocator
 	}
-	if opts.MaxRecordSize <= 0 {
-		opts.MaxRecordSize = DefaultMaxRecordSize
-	}
+	opts.Limits = opts.Limits.withDefaults()
 	return opts
 }
 
@@ -186,6 +184,7 @@ func (r *Reader) build(names []string) {
 	for i, name := range names {
 		c := &r.cols[i]
 		c.name, c.kind = name, KindOf(name)
+		c.tp.MaxTags = r.opts.Limits.MaxTags
 		c.typ = TypeOf(c.kind, r.opts.MoneyScale)
 		c.scale = QuantityScale
 		if c.kind == KindMoney {

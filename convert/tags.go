@@ -3,6 +3,7 @@ package convert
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"slices"
 	"unicode/utf16"
@@ -25,6 +26,10 @@ type Tag struct {
 // The zero value is ready to use; a TagParser reuses its buffers, so it
 // allocates nothing in steady state. It is not safe for concurrent use.
 type TagParser struct {
+	// MaxTags, when positive, bounds the keys of an object (duplicates
+	// count); more is an error wrapping ErrTags and ErrLimit.
+	MaxTags int
+
 	tags  []Tag
 	buf   []byte // decoded strings that needed unescaping
 	order []int  // scratch for deduplicating many keys
@@ -148,6 +153,9 @@ func (d *tagDecoder) member() error {
 	val, null, err := d.value(key)
 	if err != nil {
 		return err
+	}
+	if d.p.MaxTags > 0 && len(d.p.tags) == d.p.MaxTags {
+		return fmt.Errorf("%w: %w: more than %d tags in one object (limit --max-tags)", ErrTags, ErrLimit, d.p.MaxTags)
 	}
 	d.p.tags = append(d.p.tags, Tag{Key: key, Value: val, Null: null})
 	return nil

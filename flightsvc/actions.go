@@ -47,6 +47,9 @@ func (s *Service) DoAction(a *flight.Action, stream flight.FlightService_DoActio
 
 func (s *Service) doAction(ctx context.Context, a *flight.Action, stream flight.FlightService_DoActionServer) error {
 	send := func(b []byte) error { return stream.Send(&flight.Result{Body: b}) }
+	if err := s.checkRequest(a.GetBody(), "action body"); err != nil {
+		return err
+	}
 	switch a.GetType() {
 	case ActionIngest:
 		return s.ingestAction(ctx, a.GetBody(), send)

@@ -41,10 +41,18 @@
 // call's context with WithLogAttrs (a request id, say). Config.OnJob
 // reports every finished job, for metrics.
 //
+// Config.Limits bound every request (limits.go): a DoAction body, a DoPut or
+// GetFlightInfo/GetSchema descriptor or a DoGet ticket over MaxRequestSize
+// bytes (1 MiB), or more than MaxSources source patterns (1000), is
+// InvalidArgument naming the limit; each input of a job, pushed chunks
+// included, is held to Limits.Input (line and field size, tags, gzip/zstd
+// decompressed size and compression ratio).
+//
 // Errors are plain Go inside; toStatus alone turns them into gRPC codes:
 //
 //	*convert.ParseError, malformed JSON, unknown  InvalidArgument, with
-//	fields, bad tickets or options                "source:line:column: Column: reason"
+//	fields, bad tickets or options, a request     "source:line:column: Column: reason"
+//	over a limit
 //	unknown dataset, no input matches a pattern   NotFound
 //	a source URL Config.AllowSource refuses       PermissionDenied
 //	more than Config.MaxJobs jobs at once         ResourceExhausted

@@ -19,6 +19,9 @@ func (s *Service) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetSer
 }
 
 func (s *Service) doGet(ctx context.Context, ticket []byte, stream flight.FlightService_DoGetServer) error {
+	if err := s.checkRequest(ticket, "ticket"); err != nil {
+		return err
+	}
 	q, err := parseTicket(ticket)
 	if err != nil {
 		return err

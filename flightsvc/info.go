@@ -57,6 +57,9 @@ func descriptorQuery(d *flight.FlightDescriptor) (*query, error) {
 
 // plan resolves a descriptor into its query, files and output schema.
 func (s *Service) plan(ctx context.Context, d *flight.FlightDescriptor) (*query, []dataset.FileInfo, *arrow.Schema, error) {
+	if err := s.checkDescriptor(d, "flight descriptor"); err != nil {
+		return nil, nil, nil, err
+	}
 	q, err := descriptorQuery(d)
 	if err != nil {
 		return nil, nil, nil, err

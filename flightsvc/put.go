@@ -42,6 +42,9 @@ func (s *Service) doPut(ctx context.Context, stream flight.FlightService_DoPutSe
 		return badRequest(fmt.Errorf("read put stream: %v", err))
 	}
 	defer rd.Release()
+	if err := s.checkDescriptor(rd.LatestFlightDescriptor(), "put descriptor"); err != nil {
+		return err
+	}
 	cmd, err := putCommand(rd.LatestFlightDescriptor())
 	if err != nil {
 		return err

@@ -40,6 +40,8 @@ type Config struct {
 	// JobIngest) with its summary and error (nil when it committed): a
 	// host server counts jobs, rows and bytes here.
 	OnJob func(kind string, sum ingest.Summary, err error)
+	// Limits bound requests and the inputs of jobs; see limits.go.
+	Limits Limits
 }
 
 // Service is the Flight service. Create it with New; it is safe for
@@ -124,6 +126,7 @@ func (s *Service) ingestService(o jobOptions, progress func(ingest.Progress)) in
 		Overwrite: o.overwrite,
 		Progress:  progress,
 		Allocator: s.mem,
+		Limits:    s.cfg.Limits.Input,
 	}
 }
 
@@ -132,6 +135,9 @@ func (s *Service) ingestService(o jobOptions, progress func(ingest.Progress)) in
 func (s *Service) expand(ctx context.Context, sources []string) ([]storage.Input, error) {
 	if len(sources) == 0 {
 		return nil, badRequest(errors.New("no sources: give at least one URL in \"sources\""))
+	}
+	if err := s.checkSources(sources); err != nil {
+		return nil, err
 	}
 	var all []storage.Input
 	for _, src := range sources {

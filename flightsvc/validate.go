@@ -83,6 +83,7 @@ func (s *Service) validateInput(ctx context.Context, in storage.Input, v *valida
 		BatchSize:  s.cfg.BatchSize,
 		MoneyScale: s.cfg.Dataset.MoneyScale(),
 		Allocator:  s.mem,
+		Limits:     s.cfg.Limits.Input,
 		OnReject:   func(r convert.Reject) error { v.add(r.Err); return ctx.Err() },
 	}
 	rd, err := convert.NewReader(rc, opts)

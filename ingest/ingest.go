@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/focus-ingest/focus-ingest/convert"
 	"github.com/focus-ingest/focus-ingest/dataset"
 	"github.com/focus-ingest/focus-ingest/storage"
 )
@@ -42,6 +43,9 @@ type Service struct {
 	Progress  func(Progress)
 	Allocator memory.Allocator // Arrow buffers; default memory.DefaultAllocator
 	Logger    *slog.Logger     // per-input events; nil: none
+	// Limits bound each input (line, field, tags, decompressed size and
+	// compression ratio); zero fields take convert's defaults.
+	Limits convert.Limits
 }
 
 // NewJobID returns a fresh, sortable job id: 20060102T150405Z-<8 hex digits>.

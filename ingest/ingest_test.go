@@ -248,3 +248,21 @@ func TestSummaryJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitsReachConvert(t *testing.T) {
+	f := newFixture(t)
+	s := f.service()
+	s.Limits = convert.Limits{MaxTags: 1}
+	two := csv(`2024-09-18T10:00:00Z,1,r1,"{""env"":""prod"",""team"":""a""}"`)
+	ins := []storage.Input{f.input(t, "a.csv", good), f.input(t, "two.csv", two)}
+	_, err := s.Ingest(context.Background(), ins)
+	var pe *convert.ParseError
+	if !errors.As(err, &pe) || !errors.Is(err, convert.ErrLimit) || pe.Source != "mem://in/two.csv" || pe.Line != 2 || pe.Field != "Tags" {
+		t.Fatalf("error = %v, want a --max-tags ParseError at mem://in/two.csv:2 Tags", err)
+	}
+	for _, prefix := range []string{"costs_raw/", "tags_index/", "_focus/staging/"} {
+		if k := f.keys(t, prefix); len(k) != 0 {
+			t.Errorf("refused job left %v", k)
+		}
+	}
+}

@@ -103,6 +103,7 @@ func (r *runner) readerOptions(ctx context.Context, st stream) convert.Options {
 		BatchSize:  r.s.BatchSize,
 		MoneyScale: r.s.Dataset.MoneyScale(),
 		Allocator:  r.s.Allocator,
+		Limits:     r.s.Limits,
 	}
 	if r.s.OnError == Quarantine {
 		o.OnReject = func(rej convert.Reject) error { return r.reject(ctx, st, rej.Err, rej.Raw) }

@@ -66,6 +66,10 @@ type Config struct {
 	// TLSClientCAFile (PEM), with TLS, requires client certificates
 	// signed by one of its CAs (mutual TLS).
 	TLSClientCAFile string
+
+	// Limits bound requests (body bytes, sources per action) and each
+	// input of a job; zero fields take flightsvc's and convert's defaults.
+	Limits flightsvc.Limits
 }
 
 // Server is a focus-ingest Flight server. Create it with New.
@@ -238,6 +242,7 @@ func (s *Server) newService(ds *dataset.Dataset) (*flightsvc.Service, error) {
 		MaxJobs:     s.cfg.MaxJobs,
 		BatchSize:   s.cfg.BatchSize,
 		OnJob:       s.metrics.job,
+		Limits:      s.cfg.Limits,
 	})
 }
 

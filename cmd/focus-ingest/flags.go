@@ -41,6 +41,7 @@ type ingestConfig struct {
 	help        bool
 	version     bool
 	cpuProfile  string
+	limits      limitsConfig
 }
 
 // listFlag is a repeatable string flag.
@@ -77,6 +78,7 @@ func newIngestFlags(c *ingestConfig) *flag.FlagSet {
 	fs.BoolVar(&c.help, "help", false, "show this help")
 	fs.BoolVar(&c.version, "version", false, "print the version")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "debugging: write a CPU profile (pprof) of the run to `FILE`")
+	addLimitFlags(fs, &c.limits)
 	return fs
 }
 
@@ -175,6 +177,7 @@ func (c *ingestConfig) validate() error {
 		func() error { return oneOf("fs", c.fs, storage.FSNames()...) },
 		c.validateCompression,
 		c.validateLogDir,
+		c.limits.validate,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -64,6 +64,7 @@ func (a *app) service(cfg *ingestConfig, ds *dataset.Dataset, jobID string, con 
 		JobID:     jobID,
 		Allocator: a.alloc,
 		Logger:    log,
+		Limits:    cfg.limits.limits(),
 		Progress:  func(p ingest.Progress) { bar.update(p.Input, p.BytesRead, p.BytesTotal, p.Rows) },
 	}, bar
 }

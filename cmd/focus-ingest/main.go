@@ -177,6 +177,14 @@ Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_ON_ERROR; flag
   --version            print the version
   --cpuprofile FILE    debugging: write a CPU profile (pprof) of the run to FILE
 
+Input limits (SIZE: bytes, or with KiB, MiB, GiB: 4MiB, 512KiB); over one, a located error:
+  --max-line-size SIZE          one CSV record, line ends inside quoted fields included (default 1MiB)
+  --max-field-size SIZE         one CSV field (default 1MiB)
+  --max-tags N                  keys of one Tags object; 0: none (default 10000)
+  --max-decompressed-size SIZE  what a gzip/zstd input may inflate to; 0: none (default 0)
+  --max-compression-ratio N     decompressed/compressed bytes of a gzip/zstd input, checked past
+                                its first MiB, so a compression bomb stops early; 0: none (default 200)
+
 Exit status:
   0  committed
   1  input, data or storage error: nothing committed

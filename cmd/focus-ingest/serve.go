@@ -43,6 +43,11 @@ type serveConfig struct {
 	tlsKey          string
 	tlsClientCA     string
 	help            bool
+
+	// Limits: the input limit flags, shared with ingest, and the request ones.
+	limits         limitsConfig
+	maxRequestSize sizeFlag
+	maxSources     int
 }
 
 // newServeFlags returns the flag set of the serve subcommand bound to c.
@@ -65,7 +70,32 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key `FILE` (PEM); with --tls-cert")
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "require client certificates signed by a CA of `FILE` (PEM): mutual TLS")
 	fs.BoolVar(&c.help, "help", false, "show this help")
+	addServeLimitFlags(fs, c)
 	return fs
+}
+
+// addServeLimitFlags binds the input and request limit flags of serve.
+func addServeLimitFlags(fs *flag.FlagSet, c *serveConfig) {
+	addLimitFlags(fs, &c.limits)
+	c.maxRequestSize = flightsvc.DefaultMaxRequestSize
+	fs.Var(&c.maxRequestSize, "max-request-size", "bytes of a DoAction body, DoPut/GetFlightInfo descriptor or DoGet ticket (`SIZE`)")
+	fs.IntVar(&c.maxSources, "max-sources", flightsvc.DefaultMaxSources, "source patterns of one ingest or validate action (`N`)")
+}
+
+// validateLimits checks the limit flags of serve.
+func (c *serveConfig) validateLimits() error {
+	if c.maxRequestSize < 1 || c.maxRequestSize > server.MaxRecvMsgSize {
+		return usagef("invalid --max-request-size %d: use 1 byte to 64MiB (default 1MiB)", c.maxRequestSize)
+	}
+	if c.maxSources < 1 {
+		return usagef("invalid --max-sources %d: use 1 or more (default %d)", c.maxSources, flightsvc.DefaultMaxSources)
+	}
+	return c.limits.validate()
+}
+
+// serverLimits returns the limits of server.Config.
+func (c *serveConfig) serverLimits() flightsvc.Limits {
+	return flightsvc.Limits{Input: c.limits.limits(), MaxRequestSize: int(c.maxRequestSize), MaxSources: c.maxSources}
 }
 
 // parseServe parses args, fills flags not given from FOCUS_INGEST_*
@@ -102,6 +132,7 @@ func (c *serveConfig) validate() error {
 		func() error { return oneOf("fs", c.fs, storage.FSNames()...) },
 		func() error { return oneOf("log-level", c.logLevel, "debug", "info", "warn", "error") },
 		func() error { return (&ingestConfig{compression: c.compression}).validateCompression() },
+		c.validateLimits,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -211,6 +242,7 @@ func (a *app) newServer(cfg *serveConfig, log *slog.Logger) (*server.Server, err
 		TLSCertFile:     cfg.tlsCert,
 		TLSKeyFile:      cfg.tlsKey,
 		TLSClientCAFile: cfg.tlsClientCA,
+		Limits:          cfg.serverLimits(),
 	})
 }
 
@@ -300,4 +332,16 @@ FOCUS_INGEST_AUTH_TOKEN_FILE; flags win):
   --tls-key FILE             TLS private key (PEM); needs --tls-cert
   --tls-client-ca FILE       require client certificates signed by a CA in FILE (mutual TLS)
   --help                     show this help
+
+Limits (SIZE: bytes, or with KiB, MiB, GiB: 4MiB, 512KiB); over one, InvalidArgument:
+  --max-request-size SIZE    a DoAction body, DoPut or GetFlightInfo descriptor, DoGet ticket
+                             (default 1MiB)
+  --max-sources N            source patterns of one ingest or validate action (default 1000)
+  --max-line-size SIZE       one CSV record, line ends inside quoted fields included (default 1MiB)
+  --max-field-size SIZE      one CSV field (default 1MiB)
+  --max-tags N               keys of one Tags object; 0: none (default 10000)
+  --max-decompressed-size SIZE  what a gzip/zstd input (pushed chunks too) may inflate to;
+                             0: none (default 0)
+  --max-compression-ratio N  decompressed/compressed bytes of a gzip/zstd input past its
+                             first MiB; 0: none (default 200)
 `
