@@ -32,9 +32,6 @@ func notFound(err error) error { return &kindError{codes.NotFound, err} }
 // denied marks err as a refused permission (PermissionDenied).
 func denied(err error) error { return &kindError{codes.PermissionDenied, err} }
 
-// overloaded marks err as too much work at once (ResourceExhausted).
-func overloaded(err error) error { return &kindError{codes.ResourceExhausted, err} }
-
 // toStatus maps err to a gRPC status error; see the package doc for the
 // table. An Internal error carries a reference the log also holds.
 func (s *Service) toStatus(ctx context.Context, err error) error {
@@ -46,7 +43,10 @@ func (s *Service) toStatus(ctx context.Context, err error) error {
 	}
 	var ke *kindError
 	var pe *convert.ParseError
+	var be *busyError
 	switch {
+	case errors.As(err, &be):
+		return be.status()
 	case errors.As(err, &pe):
 		return status.Error(codes.InvalidArgument, pe.Error())
 	case errors.As(err, &ke):

@@ -50,7 +50,7 @@ func (s *Service) doPut(ctx context.Context, stream flight.FlightService_DoPutSe
 	if err != nil {
 		return err
 	}
-	release, err := s.acquire()
+	release, err := s.adm.job()
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (s *Service) runPut(ctx context.Context, stream flight.FlightService_DoPutS
 		pr.CloseWithError(errJobEnded(err))
 		done <- putResult{sum, err}
 	}()
-	ferr := feed(rd, pw)
+	ferr := feed(rd, pw, func(n int64) (func(), error) { return s.adm.hold(ctx, n) })
 	if ferr != nil {
 		cancel()
 		pw.CloseWithError(ferr)
@@ -128,8 +128,12 @@ func putOptions(cmd *focuspb.PutCommand) jobOptions {
 	return jobOptions{cmd.GetFormat(), cmd.GetCompression(), cmd.GetOnError(), cmd.GetOverwrite()}
 }
 
-// feedFunc copies the batches of a put stream into w as file bytes.
-type feedFunc func(rd *flight.Reader, w io.Writer) error
+// holdFunc reserves n bytes of the in-flight budget until release.
+type holdFunc func(n int64) (release func(), err error)
+
+// feedFunc copies the batches of a put stream into w as file bytes,
+// holding each batch's bytes in the in-flight budget until w took them.
+type feedFunc func(rd *flight.Reader, w io.Writer, hold holdFunc) error
 
 // feeder picks how a stream of schema sc becomes file bytes: a single
 // binary column "chunk" is the file itself, anything else is rows.
@@ -154,16 +158,16 @@ type valuer interface {
 }
 
 // feedChunks writes the bytes of every chunk, in order.
-func feedChunks(rd *flight.Reader, w io.Writer) error {
+func feedChunks(rd *flight.Reader, w io.Writer, hold holdFunc) error {
 	for rd.Next() {
-		col, _ := rd.RecordBatch().Column(0).(valuer)
-		for i := 0; col != nil && i < col.Len(); i++ {
-			if col.IsNull(i) {
-				continue
-			}
-			if _, err := w.Write(col.Value(i)); err != nil {
-				return err
-			}
+		release, err := hold(recordBytes(rd.RecordBatch()))
+		if err != nil {
+			return err
+		}
+		err = writeChunks(rd.RecordBatch(), w)
+		release()
+		if err != nil {
+			return err
 		}
 	}
 	if err := rd.Err(); err != nil {
@@ -172,14 +176,34 @@ func feedChunks(rd *flight.Reader, w io.Writer) error {
 	return nil
 }
 
+// writeChunks writes the bytes of the non-null chunks of rec.
+func writeChunks(rec arrow.RecordBatch, w io.Writer) error {
+	col, _ := rec.Column(0).(valuer)
+	for i := 0; col != nil && i < col.Len(); i++ {
+		if col.IsNull(i) {
+			continue
+		}
+		if _, err := w.Write(col.Value(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // feedRows writes the rows of every batch as CSV records after a header.
-func feedRows(rd *flight.Reader, w io.Writer) error {
+func feedRows(rd *flight.Reader, w io.Writer, hold holdFunc) error {
 	cw := newCSVWriter(w, rd.Schema())
 	if err := cw.header(); err != nil {
 		return err
 	}
 	for rd.Next() {
-		if err := cw.write(rd.RecordBatch()); err != nil {
+		release, err := hold(recordBytes(rd.RecordBatch()))
+		if err != nil {
+			return err
+		}
+		err = cw.write(rd.RecordBatch())
+		release()
+		if err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -57,7 +58,7 @@ func TestToStatus(t *testing.T) {
 		{fmt.Errorf("job: %w", pe), codes.InvalidArgument, `a.csv:3:2: BilledCost: invalid number (value "$3")`},
 		{notFound(errors.New("unknown dataset")), codes.NotFound, "unknown dataset"},
 		{denied(errors.New("no")), codes.PermissionDenied, "no"},
-		{overloaded(errors.New("busy")), codes.ResourceExhausted, "busy"},
+		{overloaded(time.Second, "busy"), codes.ResourceExhausted, "busy; retry in 1s"},
 		{&storage.UnavailableError{URL: "s3://b", Err: errors.New("refused")}, codes.Unavailable, "storage unavailable: s3://b"},
 		{fmt.Errorf("x: %w", storage.ErrNoMatch), codes.NotFound, "no input matches"},
 		{context.Canceled, codes.Canceled, "cancelled"},
