@@ -34,6 +34,7 @@ type serveConfig struct {
 	batchSize       int
 	logLevel        string
 	help            bool
+	limits          limitsConfig
 }
 
 // newServeFlags returns the flag set of the serve subcommand bound to c.
@@ -51,6 +52,7 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.IntVar(&c.batchSize, "batch-size", defaultBatchSize, "rows per Arrow record batch of a job (`N`)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug|info|warn|error")
 	fs.BoolVar(&c.help, "help", false, "show this help")
+	c.limits.register(fs)
 	return fs
 }
 
@@ -84,6 +86,7 @@ func (c *serveConfig) validate() error {
 		c.validateOutput,
 		c.validateNumbers,
 		c.validateAllowSources,
+		c.limits.validate,
 		func() error { return oneOf("fs", c.fs, storage.FSNames()...) },
 		func() error { return oneOf("log-level", c.logLevel, "debug", "info", "warn", "error") },
 		func() error { return (&ingestConfig{compression: c.compression}).validateCompression() },
@@ -134,6 +137,9 @@ func (c *serveConfig) validateAllowSources() error {
 		if p == "" {
 			return usagef("invalid --allow-source \"\": give a URL prefix, e.g. --allow-source s3://bucket/exports/")
 		}
+		if err := server.CheckAllowSource(p, c.fs); err != nil {
+			return usagef("invalid --allow-source %q: %v", storage.Redact(p), err)
+		}
 	}
 	return nil
 }
@@ -170,6 +176,9 @@ func (a *app) serve(ctx context.Context, cfg *serveConfig, log *slog.Logger) err
 		ShutdownTimeout: cfg.shutdownTimeout,
 		Logger:          log,
 		Allocator:       a.alloc,
+
+		MaxReads:         cfg.limits.maxReads,
+		MaxInflightBytes: cfg.limits.maxInflightBytes,
 	})
 	if err != nil {
 		return err
@@ -201,6 +210,11 @@ Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_LISTEN; flags 
   --allow-source PREFIX      URL prefix DoAction ingest/validate may read, repeatable
                              (FOCUS_INGEST_ALLOW_SOURCE: comma-separated); default none
   --max-concurrent-jobs N    jobs at once; more are refused with RESOURCE_EXHAUSTED (default 4)
+  --max-concurrent-reads N   DoGet streams at once; more are refused likewise (default 8)
+  --max-inflight-bytes N     pushed bytes received but not yet converted, over all DoPut
+                             streams (default 268435456 = 256 MiB); past it a stream is
+                             held, then refused with RESOURCE_EXHAUSTED. Refusals carry a
+                             google.rpc.RetryInfo hint ("retry in Ns")
   --shutdown-timeout D       on SIGINT/SIGTERM, how long open calls may finish before
                              they are cancelled (default 10s); a second signal exits at once
   --compression C            Parquet compression: snappy|zstd|gzip|lz4|none (default snappy)
