@@ -54,10 +54,14 @@ lint:
 go-test: emulators tools
 	$(GO) test -count=1 ./...
 
+# Every Fuzz* of the parsers (convert) and of the server's JSON bodies (flightsvc).
+FUZZ_PKGS ?= ./convert ./flightsvc
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./convert | grep '^Fuzz'); do \
-	  echo "fuzz $$t ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./convert || exit 1; \
+	@for p in $(FUZZ_PKGS); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "fuzz $$p $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  done; \
 	done
 
 # test_backends.py checks lakes that the Go test TestCrossBackend makes on the emulators; that test runs it.
