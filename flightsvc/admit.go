@@ -33,6 +33,8 @@ const (
 	readRetry  = time.Second
 	bytesRetry = time.Second
 	bytesWait  = 10 * time.Second
+	// firstMessage is the room reserved for a stream's first message.
+	firstMessage = 1 << 20
 )
 
 // busyError is an overload: the request may succeed after retry.
@@ -147,4 +149,57 @@ func (a *admission) hold(ctx context.Context, n int64) (release func(), err erro
 		}
 	}
 	return func() { a.bytes.Release(n) }, nil
+}
+
+// meter accounts one DoPut stream's messages in the in-flight budget.
+// gRPC allocates a whole message when it is received, so room is taken
+// before: as much as the stream's previous message (firstMessage for
+// the first), grown to the real size once the message is there (only a
+// stream whose messages grow overshoots, by the growth), and given back
+// once the job has consumed the message.
+type meter struct {
+	a    *admission
+	ctx  context.Context
+	held int64
+	est  int64
+	rel  []func()
+}
+
+// newMeter returns the meter of one stream.
+func (a *admission) newMeter(ctx context.Context) *meter {
+	return &meter{a: a, ctx: ctx, est: firstMessage}
+}
+
+// before reserves room for the next message.
+func (m *meter) before() error {
+	return m.take(m.est)
+}
+
+// after grows the reservation to the received message's n bytes.
+func (m *meter) after(n int64) error {
+	m.est = max(n, 1)
+	return m.take(n - m.held)
+}
+
+// take adds n bytes (clamped to the budget) to the reservation.
+func (m *meter) take(n int64) error {
+	n = min(n, m.a.maxBytes-m.held)
+	if n <= 0 {
+		return nil
+	}
+	release, err := m.a.hold(m.ctx, n)
+	if err != nil {
+		return err
+	}
+	m.held += n
+	m.rel = append(m.rel, release)
+	return nil
+}
+
+// done gives the reservation back.
+func (m *meter) done() {
+	for _, r := range m.rel {
+		r()
+	}
+	m.rel, m.held = m.rel[:0], 0
 }

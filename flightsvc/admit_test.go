@@ -103,3 +103,28 @@ func TestPutHeldThenRefused(t *testing.T) {
 		t.Fatalf("rows %d, %v: the refused push left rows behind or the retry lost some", rows(recs), err)
 	}
 }
+
+func TestMeter(t *testing.T) {
+	a := newAdmission(Config{MaxInflightBytes: 8 << 20})
+	m := a.newMeter(context.Background())
+	if err := m.before(); err != nil || m.held != firstMessage {
+		t.Fatalf("before the first message: held %d, %v", m.held, err)
+	}
+	if err := m.after(3 << 20); err != nil || m.held != 3<<20 {
+		t.Fatalf("after a 3 MiB message: held %d, %v", m.held, err)
+	}
+	if a.bytes.TryAcquire(6 << 20) {
+		t.Fatal("the budget does not hold the message")
+	}
+	m.done()
+	if err := m.before(); err != nil || m.held != 3<<20 {
+		t.Fatalf("before the next message: held %d (want the previous size), %v", m.held, err)
+	}
+	if err := m.after(100 << 20); err != nil || m.held != 8<<20 {
+		t.Fatalf("a message over the budget: held %d, %v", m.held, err)
+	}
+	m.done()
+	if !a.bytes.TryAcquire(8 << 20) {
+		t.Fatal("done did not give the budget back")
+	}
+}

@@ -79,7 +79,7 @@ func (s *Service) runPut(ctx context.Context, stream flight.FlightService_DoPutS
 		pr.CloseWithError(errJobEnded(err))
 		done <- putResult{sum, err}
 	}()
-	ferr := feed(rd, pw, func(n int64) (func(), error) { return s.adm.hold(ctx, n) })
+	ferr := feed(rd, pw, s.adm.newMeter(ctx))
 	if ferr != nil {
 		cancel()
 		pw.CloseWithError(ferr)
@@ -128,12 +128,34 @@ func putOptions(cmd *focuspb.PutCommand) jobOptions {
 	return jobOptions{cmd.GetFormat(), cmd.GetCompression(), cmd.GetOnError(), cmd.GetOverwrite()}
 }
 
-// holdFunc reserves n bytes of the in-flight budget until release.
-type holdFunc func(n int64) (release func(), err error)
-
 // feedFunc copies the batches of a put stream into w as file bytes,
-// holding each batch's bytes in the in-flight budget until w took them.
-type feedFunc func(rd *flight.Reader, w io.Writer, hold holdFunc) error
+// accounting each message in the in-flight budget until w took it.
+type feedFunc func(rd *flight.Reader, w io.Writer, m *meter) error
+
+// eachMessage calls fn on every batch of rd, each one metered by m: room
+// is taken before it is received and given back after fn.
+func eachMessage(rd *flight.Reader, m *meter, fn func(arrow.RecordBatch) error) error {
+	defer m.done()
+	for {
+		if err := m.before(); err != nil {
+			return err
+		}
+		if !rd.Next() {
+			break
+		}
+		if err := m.after(recordBytes(rd.RecordBatch())); err != nil {
+			return err
+		}
+		if err := fn(rd.RecordBatch()); err != nil {
+			return err
+		}
+		m.done()
+	}
+	if err := rd.Err(); err != nil {
+		return &streamError{err}
+	}
+	return nil
+}
 
 // feeder picks how a stream of schema sc becomes file bytes: a single
 // binary column "chunk" is the file itself, anything else is rows.
@@ -158,22 +180,8 @@ type valuer interface {
 }
 
 // feedChunks writes the bytes of every chunk, in order.
-func feedChunks(rd *flight.Reader, w io.Writer, hold holdFunc) error {
-	for rd.Next() {
-		release, err := hold(recordBytes(rd.RecordBatch()))
-		if err != nil {
-			return err
-		}
-		err = writeChunks(rd.RecordBatch(), w)
-		release()
-		if err != nil {
-			return err
-		}
-	}
-	if err := rd.Err(); err != nil {
-		return &streamError{err}
-	}
-	return nil
+func feedChunks(rd *flight.Reader, w io.Writer, m *meter) error {
+	return eachMessage(rd, m, func(rec arrow.RecordBatch) error { return writeChunks(rec, w) })
 }
 
 // writeChunks writes the bytes of the non-null chunks of rec.
@@ -191,24 +199,13 @@ func writeChunks(rec arrow.RecordBatch, w io.Writer) error {
 }
 
 // feedRows writes the rows of every batch as CSV records after a header.
-func feedRows(rd *flight.Reader, w io.Writer, hold holdFunc) error {
+func feedRows(rd *flight.Reader, w io.Writer, m *meter) error {
 	cw := newCSVWriter(w, rd.Schema())
 	if err := cw.header(); err != nil {
 		return err
 	}
-	for rd.Next() {
-		release, err := hold(recordBytes(rd.RecordBatch()))
-		if err != nil {
-			return err
-		}
-		err = cw.write(rd.RecordBatch())
-		release()
-		if err != nil {
-			return err
-		}
-	}
-	if err := rd.Err(); err != nil {
-		return &streamError{err}
+	if err := eachMessage(rd, m, cw.write); err != nil {
+		return err
 	}
 	return cw.flush()
 }
