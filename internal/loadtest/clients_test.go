@@ -26,7 +26,8 @@ import (
 // export is one generated CSV file and what the dataset must hold of it.
 type export struct {
 	source string
-	csv    []byte
+	csv    []byte // nil once pushed
+	size   int64  // bytes of csv
 	rows   int64
 	billed *big.Rat // exact sum of BilledCost
 }
