@@ -38,14 +38,14 @@ var (
 const (
 	baseBytes   = 64 << 20  // runtime, gRPC, Arrow, code
 	writerBytes = 128 << 20 // dataset.Options.MaxBufferedBytes, per job
+	pipeBytes   = 24 << 20  // a job's batches in flight between parser and writers
 	readBytes   = 48 << 20  // one DoGet: a decoded row group's batch, the IPC message, gRPC's buffers
-	maxMsgBytes = 64 << 20  // server.MaxRecvMsgSize: one stream's message over its reservation
 )
 
 // ceiling is the documented RSS ceiling for limits: Go's heap may reach
 // twice the live bytes before a collection (GOGC=100).
 func ceiling(s size) int64 {
-	live := baseBytes + s.inflight + int64(s.jobs)*(writerBytes+int64(s.chunk)) + int64(s.reads)*readBytes
+	live := baseBytes + s.inflight + int64(s.jobs)*(writerBytes+pipeBytes) + int64(s.reads)*readBytes
 	return 2 * live
 }
 
