@@ -111,6 +111,7 @@ func push(ctx context.Context, c flight.Client, e export, chunk int) ([]byte, er
 // counts are what the clients met.
 type counts struct {
 	pushes, pushRefused, reads, readRefused, readRows int64
+	heldRefused                                       int64 // pushes refused after waiting for --max-inflight-bytes
 }
 
 // backoff waits for the retry hint of a ResourceExhausted err (with

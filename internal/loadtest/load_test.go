@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/status"
 )
 
 // size is one size of the load test.
@@ -84,9 +87,9 @@ func TestLoad(t *testing.T) {
 		rows += e.rows
 		bytes += e.size
 	}
-	t.Logf("%d pushers, %d readers: %d files, %d rows, %.1f MiB pushed in %v; pushes %d (refused %d), reads %d (refused %d, %d rows)",
+	t.Logf("%d pushers, %d readers: %d files, %d rows, %.1f MiB pushed in %v; pushes %d (refused %d, of which %d after waiting for in-flight bytes), reads %d (refused %d, %d rows)",
 		sz.pushers, sz.readers, len(exports), rows, float64(bytes)/(1<<20), elapsed.Round(time.Millisecond),
-		c.pushes, c.pushRefused, c.reads, c.readRefused, c.readRows)
+		c.pushes, c.pushRefused, c.heldRefused, c.reads, c.readRefused, c.readRows)
 	t.Logf("server RSS: peak sampled %.1f MiB (%d samples), VmHWM %.1f MiB; ceiling %.0f MiB",
 		float64(peak[0])/(1<<20), peak[1], float64(hwm)/(1<<20), float64(ceiling(sz))/(1<<20))
 	if hwm > ceiling(sz) {
@@ -157,6 +160,9 @@ func pusher(ctx context.Context, addr string, sz size, id int, c *counts) ([]exp
 				break
 			}
 			atomic.AddInt64(&c.pushRefused, 1)
+			if strings.Contains(status.Convert(err).Message(), "--max-inflight-bytes") {
+				atomic.AddInt64(&c.heldRefused, 1)
+			}
 			if err := backoff(ctx, err); err != nil {
 				return done, fmt.Errorf("push %s: %w", e.source, err)
 			}
