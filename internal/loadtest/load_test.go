@@ -81,7 +81,12 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	verify(t, ctx, srv.addr, exports)
+	got, err := flightTallies(ctx, srv.addr)
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	verify(t, "DoGet", got, exports)
+	verify(t, "pyarrow on the Parquet", parquetTallies(t, lake), exports)
 	var rows, bytes int64
 	for _, e := range exports {
 		rows += e.rows
@@ -211,32 +216,34 @@ func reader(ctx context.Context, addr string, c *counts) error {
 	return nil
 }
 
-// verify reads the whole dataset back and checks that every committed
-// export is there exactly once: its rows and the exact sum of its
-// BilledCost, against the generated CSV.
-func verify(t *testing.T, ctx context.Context, addr string, exports []export) {
-	t.Helper()
+// flightTallies reads costs_raw whole through DoGet and sums it per
+// source.
+func flightTallies(ctx context.Context, addr string) (map[string]*tally, error) {
 	client, err := dial(addr)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer client.Close()
-	got, err := datasetTallies(ctx, client)
-	if err != nil {
-		t.Fatalf("read back: %v", err)
-	}
+	return datasetTallies(ctx, client)
+}
+
+// verify checks that every committed export is in the tallies got (read
+// by how) exactly once: its rows and the exact sum of its BilledCost,
+// against the generated CSV; and that nothing else is.
+func verify(t *testing.T, how string, got map[string]*tally, exports []export) {
+	t.Helper()
 	for _, e := range exports {
 		g := got[e.source]
 		switch {
 		case g == nil:
-			t.Errorf("%s: committed but no rows in the dataset", e.source)
+			t.Errorf("%s: %s: committed but no rows in the dataset", how, e.source)
 		case g.rows != e.rows || g.billed.Cmp(e.billed) != 0:
-			t.Errorf("%s: dataset has %d rows, BilledCost %s; the CSV has %d rows, %s",
-				e.source, g.rows, g.billed.FloatString(10), e.rows, e.billed.FloatString(10))
+			t.Errorf("%s: %s: dataset has %d rows, BilledCost %s; the CSV has %d rows, %s",
+				how, e.source, g.rows, g.billed.FloatString(10), e.rows, e.billed.FloatString(10))
 		}
 		delete(got, e.source)
 	}
 	for s, g := range got {
-		t.Errorf("%s: %d rows in the dataset from no committed push", s, g.rows)
+		t.Errorf("%s: %s: %d rows in the dataset from no committed push", how, s, g.rows)
 	}
 }
