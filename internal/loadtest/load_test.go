@@ -217,14 +217,22 @@ func reader(ctx context.Context, addr string, c *counts) error {
 }
 
 // flightTallies reads costs_raw whole through DoGet and sums it per
-// source.
+// source, waiting for the reads of the readers to end if it is refused.
 func flightTallies(ctx context.Context, addr string) (map[string]*tally, error) {
 	client, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}
 	defer client.Close()
-	return datasetTallies(ctx, client)
+	for {
+		got, err := datasetTallies(ctx, client)
+		if err == nil {
+			return got, nil
+		}
+		if err := backoff(ctx, err); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // verify checks that every committed export is in the tallies got (read
