@@ -5,7 +5,7 @@ VENV     ?= .venv
 BIN      := bin/focus-ingest
 FUZZTIME ?= 10s
 
-.PHONY: all build test go-test fuzz py-test lint venv emulators tools bench clean
+.PHONY: all build test go-test fuzz py-test lint venv emulators tools bench load clean
 
 all: build
 
@@ -53,13 +53,18 @@ lint:
 	@if $(GO) list -deps ./client | grep -E 'focus-ingest/(flightsvc|server|dataset|ingest|convert|storage)$$'; then \
 	  echo "client/ must import only Flight, gRPC and proto/"; exit 1; fi
 
-go-test: emulators tools
-	$(GO) test -count=1 ./...
+# internal/loadtest runs the binary (CI size here; `make load` for the full size).
+go-test: emulators tools build
+	FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
 
+# Every Fuzz* of the parsers (convert) and of the server's JSON bodies (flightsvc).
+FUZZ_PKGS ?= ./convert ./flightsvc
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./convert | grep '^Fuzz'); do \
-	  echo "fuzz $$t ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./convert || exit 1; \
+	@for p in $(FUZZ_PKGS); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "fuzz $$p $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  done; \
 	done
 
 # test_backends.py checks lakes that the Go test TestCrossBackend makes on the emulators; that test runs it.
@@ -67,6 +72,11 @@ py-test: venv build
 	FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) $(VENV)/bin/pytest -q tests/python --ignore=tests/python/test_backends.py
 
 test: tools lint go-test fuzz py-test
+
+# The load test at full size: 50 clients push 105 exports (4.2M rows) and read
+# while the server's RSS is sampled; `make test` runs it at CI size.
+load: build
+	FOCUS_INGEST_LOAD_FULL=1 FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v -timeout 30m -run 'TestLoad$$' ./internal/loadtest
 
 bench: venv
 	$(VENV)/bin/python bench/run.py

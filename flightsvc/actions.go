@@ -73,7 +73,7 @@ func (s *Service) ingestAction(ctx context.Context, body []byte, send func([]byt
 	if err := o.check(); err != nil {
 		return err
 	}
-	release, err := s.acquire()
+	release, err := s.adm.job()
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,9 @@
 //	over a limit
 //	unknown dataset, no input matches a pattern   NotFound
 //	a source URL Config.AllowSource refuses       PermissionDenied
-//	more than Config.MaxJobs jobs at once         ResourceExhausted
+//	more than Config.MaxJobs jobs or MaxReads     ResourceExhausted, with a
+//	DoGets at once; pushed data waiting past      google.rpc.RetryInfo detail and
+//	MaxInflightBytes                              "retry in Ns" (see RetryDelay)
 //	storage outage (storage.ErrUnavailable)       Unavailable
 //	cancelled or timed out by the client          Canceled, DeadlineExceeded
 //	anything else                                 Internal: a generic message with a

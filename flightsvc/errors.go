@@ -32,9 +32,6 @@ func notFound(err error) error { return &kindError{codes.NotFound, err} }
 // denied marks err as a refused permission (PermissionDenied).
 func denied(err error) error { return &kindError{codes.PermissionDenied, err} }
 
-// overloaded marks err as too much work at once (ResourceExhausted).
-func overloaded(err error) error { return &kindError{codes.ResourceExhausted, err} }
-
 // toStatus maps err to a gRPC status error; see the package doc for the
 // table. An Internal error carries a reference the log also holds.
 func (s *Service) toStatus(ctx context.Context, err error) error {
@@ -46,7 +43,10 @@ func (s *Service) toStatus(ctx context.Context, err error) error {
 	}
 	var ke *kindError
 	var pe *convert.ParseError
+	var be *busyError
 	switch {
+	case errors.As(err, &be):
+		return be.status()
 	case errors.As(err, &pe):
 		return status.Error(codes.InvalidArgument, pe.Error())
 	case errors.As(err, &ke):
@@ -54,7 +54,7 @@ func (s *Service) toStatus(ctx context.Context, err error) error {
 	case errors.Is(err, storage.ErrNoMatch):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, storage.ErrUnavailable):
-		return status.Error(codes.Unavailable, err.Error())
+		return s.unavailable(ctx, err)
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -63,6 +63,20 @@ func (s *Service) toStatus(ctx context.Context, err error) error {
 	ref := newRef()
 	s.logger(ctx).LogAttrs(ctx, slog.LevelError, "request failed", slog.String("ref", ref), slog.String("error", err.Error()))
 	return status.Error(codes.Internal, "internal error (ref "+ref+"); the server log has the cause")
+}
+
+// unavailable answers a storage outage with the location only: the
+// cause (an SDK error) may name the store's endpoint or a local path of
+// the server, so it is logged under a reference instead.
+func (s *Service) unavailable(ctx context.Context, err error) error {
+	where := ""
+	var ue *storage.UnavailableError
+	if errors.As(err, &ue) {
+		where = ": " + storage.Redact(ue.URL)
+	}
+	ref := newRef()
+	s.log.LogAttrs(ctx, slog.LevelWarn, "storage unavailable", slog.String("ref", ref), slog.String("error", err.Error()))
+	return status.Error(codes.Unavailable, "storage unavailable"+where+"; retry later (ref "+ref+"; the server log has the cause)")
 }
 
 // newRef returns a short random reference for an internal error.

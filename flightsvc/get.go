@@ -26,6 +26,11 @@ func (s *Service) doGet(ctx context.Context, ticket []byte, stream flight.Flight
 	if err != nil {
 		return err
 	}
+	release, err := s.adm.read()
+	if err != nil {
+		return err
+	}
+	defer release()
 	snap, err := s.cfg.Dataset.Snapshot(ctx)
 	if err != nil {
 		return err

@@ -53,7 +53,7 @@ func (s *Service) doPut(ctx context.Context, stream flight.FlightService_DoPutSe
 	if err != nil {
 		return err
 	}
-	release, err := s.acquire()
+	release, err := s.adm.job()
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (s *Service) runPut(ctx context.Context, stream flight.FlightService_DoPutS
 		pr.CloseWithError(errJobEnded(err))
 		done <- putResult{sum, err}
 	}()
-	ferr := feed(rd, pw)
+	ferr := feed(rd, pw, s.adm.newMeter(ctx))
 	if ferr != nil {
 		cancel()
 		pw.CloseWithError(ferr)
@@ -133,8 +133,34 @@ func putOptions(cmd *focuspb.PutCommand) jobOptions {
 	return jobOptions{cmd.GetFormat(), cmd.GetCompression(), cmd.GetOnError(), cmd.GetOverwrite()}
 }
 
-// feedFunc copies the batches of a put stream into w as file bytes.
-type feedFunc func(rd *flight.Reader, w io.Writer) error
+// feedFunc copies the batches of a put stream into w as file bytes,
+// accounting each message in the in-flight budget until w took it.
+type feedFunc func(rd *flight.Reader, w io.Writer, m *meter) error
+
+// eachMessage calls fn on every batch of rd, each one metered by m: room
+// is taken before it is received and given back after fn.
+func eachMessage(rd *flight.Reader, m *meter, fn func(arrow.RecordBatch) error) error {
+	defer m.done()
+	for {
+		if err := m.before(); err != nil {
+			return err
+		}
+		if !rd.Next() {
+			break
+		}
+		if err := m.after(recordBytes(rd.RecordBatch())); err != nil {
+			return err
+		}
+		if err := fn(rd.RecordBatch()); err != nil {
+			return err
+		}
+		m.done()
+	}
+	if err := rd.Err(); err != nil {
+		return &streamError{err}
+	}
+	return nil
+}
 
 // feeder picks how a stream of schema sc becomes file bytes: a single
 // binary column "chunk" is the file itself, anything else is rows.
@@ -159,37 +185,32 @@ type valuer interface {
 }
 
 // feedChunks writes the bytes of every chunk, in order.
-func feedChunks(rd *flight.Reader, w io.Writer) error {
-	for rd.Next() {
-		col, _ := rd.RecordBatch().Column(0).(valuer)
-		for i := 0; col != nil && i < col.Len(); i++ {
-			if col.IsNull(i) {
-				continue
-			}
-			if _, err := w.Write(col.Value(i)); err != nil {
-				return err
-			}
+func feedChunks(rd *flight.Reader, w io.Writer, m *meter) error {
+	return eachMessage(rd, m, func(rec arrow.RecordBatch) error { return writeChunks(rec, w) })
+}
+
+// writeChunks writes the bytes of the non-null chunks of rec.
+func writeChunks(rec arrow.RecordBatch, w io.Writer) error {
+	col, _ := rec.Column(0).(valuer)
+	for i := 0; col != nil && i < col.Len(); i++ {
+		if col.IsNull(i) {
+			continue
 		}
-	}
-	if err := rd.Err(); err != nil {
-		return &streamError{err}
+		if _, err := w.Write(col.Value(i)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // feedRows writes the rows of every batch as CSV records after a header.
-func feedRows(rd *flight.Reader, w io.Writer) error {
+func feedRows(rd *flight.Reader, w io.Writer, m *meter) error {
 	cw := newCSVWriter(w, rd.Schema())
 	if err := cw.header(); err != nil {
 		return err
 	}
-	for rd.Next() {
-		if err := cw.write(rd.RecordBatch()); err != nil {
-			return err
-		}
-	}
-	if err := rd.Err(); err != nil {
-		return &streamError{err}
+	if err := eachMessage(rd, m, cw.write); err != nil {
+		return err
 	}
 	return cw.flush()
 }

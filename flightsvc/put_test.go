@@ -211,7 +211,7 @@ func (e *env) files() []string {
 // waitIdle waits until no job holds a slot.
 func (e *env) waitIdle() {
 	deadline := time.Now().Add(10 * time.Second)
-	for len(e.svc.jobs) > 0 {
+	for len(e.svc.adm.jobs) > 0 {
 		if time.Now().After(deadline) {
 			e.t.Fatal("job still running")
 		}
@@ -236,10 +236,10 @@ func TestPutDisconnect(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(e.svc.jobs) == 0 && time.Now().Before(deadline) {
+	for len(e.svc.adm.jobs) == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if len(e.svc.jobs) == 0 {
+	if len(e.svc.adm.jobs) == 0 {
 		t.Fatal("the job never started")
 	}
 	time.Sleep(100 * time.Millisecond)
@@ -284,14 +284,17 @@ func TestPutOverload(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(e.svc.jobs) == 0 && time.Now().Before(deadline) {
+	for len(e.svc.adm.jobs) == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if len(e.svc.jobs) == 0 {
+	if len(e.svc.adm.jobs) == 0 {
 		t.Fatal("the job never started")
 	}
 	_, err = e.putChunks(context.Background(), putCmd, data, 100)
 	wantCode(t, err, codes.ResourceExhausted, "busy")
+	if d, ok := RetryDelay(err); !ok || d != jobRetry {
+		t.Errorf("retry hint %v %v, want %v", d, ok, jobRetry)
+	}
 	if err := w.Write(chunkRecord(e, data[50:])); err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,6 @@ import (
 	"github.com/focus-ingest/focus-ingest/storage"
 )
 
-// DefaultMaxJobs is how many jobs (DoPut, ingest, validate) run at once
-// when Config.MaxJobs is 0.
-const DefaultMaxJobs = 4
-
 // Config configures a Service.
 type Config struct {
 	Dataset   *dataset.Dataset // required: where jobs write and DoGet reads
@@ -34,6 +30,13 @@ type Config struct {
 	// MaxJobs bounds concurrent jobs; more are refused with
 	// ResourceExhausted. 0: DefaultMaxJobs.
 	MaxJobs int
+	// MaxReads bounds concurrent DoGet streams; more are refused with
+	// ResourceExhausted. 0: DefaultMaxReads.
+	MaxReads int
+	// MaxInflightBytes bounds the pushed bytes received but not yet
+	// consumed by their jobs; past it a DoPut stream is held, then refused
+	// with ResourceExhausted. 0: DefaultMaxInflightBytes.
+	MaxInflightBytes int64
 	// BatchSize is the rows per record batch of a job; 0: convert's default.
 	BatchSize int
 	// OnJob, when set, is called at the end of every job (kind JobPut or
@@ -48,10 +51,10 @@ type Config struct {
 // concurrent use.
 type Service struct {
 	flight.BaseFlightServer
-	cfg  Config
-	log  *slog.Logger
-	mem  memory.Allocator
-	jobs chan struct{}
+	cfg Config
+	log *slog.Logger
+	mem memory.Allocator
+	adm *admission
 }
 
 var _ flight.FlightServer = (*Service)(nil)
@@ -68,22 +71,8 @@ func New(cfg Config) (*Service, error) {
 	if s.mem == nil {
 		s.mem = memory.DefaultAllocator
 	}
-	n := cfg.MaxJobs
-	if n <= 0 {
-		n = DefaultMaxJobs
-	}
-	s.jobs = make(chan struct{}, n)
+	s.adm = newAdmission(cfg)
 	return s, nil
-}
-
-// acquire takes a job slot, or fails with an overload error.
-func (s *Service) acquire() (release func(), err error) {
-	select {
-	case s.jobs <- struct{}{}:
-		return func() { <-s.jobs }, nil
-	default:
-		return nil, overloaded(fmt.Errorf("server busy: %d jobs running; retry later", cap(s.jobs)))
-	}
 }
 
 // jobOptions are the options shared by PutCommand and IngestAction.

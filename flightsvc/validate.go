@@ -47,7 +47,7 @@ func (s *Service) validateAction(ctx context.Context, body []byte, send func([]b
 	if err := o.check(); err != nil {
 		return err
 	}
-	release, err := s.acquire()
+	release, err := s.adm.job()
 	if err != nil {
 		return err
 	}

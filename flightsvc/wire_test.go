@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -57,8 +58,8 @@ func TestToStatus(t *testing.T) {
 		{fmt.Errorf("job: %w", pe), codes.InvalidArgument, `a.csv:3:2: BilledCost: invalid number (value "$3")`},
 		{notFound(errors.New("unknown dataset")), codes.NotFound, "unknown dataset"},
 		{denied(errors.New("no")), codes.PermissionDenied, "no"},
-		{overloaded(errors.New("busy")), codes.ResourceExhausted, "busy"},
-		{&storage.UnavailableError{URL: "s3://b", Err: errors.New("refused")}, codes.Unavailable, "storage unavailable: s3://b"},
+		{overloaded(time.Second, "busy"), codes.ResourceExhausted, "busy; retry in 1s"},
+		{&storage.UnavailableError{URL: "s3://b", Err: errors.New("refused")}, codes.Unavailable, "storage unavailable: s3://b; retry later"},
 		{fmt.Errorf("x: %w", storage.ErrNoMatch), codes.NotFound, "no input matches"},
 		{context.Canceled, codes.Canceled, "cancelled"},
 		{status.Error(codes.Unauthenticated, "who"), codes.Unauthenticated, "who"},
@@ -70,7 +71,11 @@ func TestToStatus(t *testing.T) {
 			t.Errorf("%v: got %s %q", c.err, st.Code(), st.Message())
 		}
 	}
-	st, _ := status.FromError(s.toStatus(ctx, errors.New("open /secret/path: disk on fire")))
+	st, _ := status.FromError(s.toStatus(ctx, &storage.UnavailableError{URL: "s3://b/x.csv", Err: errors.New("dial tcp 10.1.2.3:9000: connection refused")}))
+	if strings.Contains(st.Message(), "10.1.2.3") || !strings.Contains(logs.String(), "10.1.2.3") {
+		t.Errorf("unavailable: %q, log %q", st.Message(), logs.String())
+	}
+	st, _ = status.FromError(s.toStatus(ctx, errors.New("open /secret/path: disk on fire")))
 	if strings.Contains(st.Message(), "secret") || !strings.Contains(logs.String(), "disk on fire") {
 		t.Errorf("internal: %q, log %q", st.Message(), logs.String())
 	}

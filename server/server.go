@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	neturl "net/url"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -49,6 +47,11 @@ type Config struct {
 	AllowSource []string
 	// MaxJobs bounds concurrent jobs; 0: flightsvc.DefaultMaxJobs.
 	MaxJobs int
+	// MaxReads bounds concurrent DoGet streams; 0: flightsvc.DefaultMaxReads.
+	MaxReads int
+	// MaxInflightBytes bounds pushed bytes not yet consumed by their jobs;
+	// 0: flightsvc.DefaultMaxInflightBytes.
+	MaxInflightBytes int64
 	// BatchSize is the rows per record batch of a job; 0: the default.
 	BatchSize int
 	// ShutdownTimeout bounds the graceful stop; 0: DefaultShutdownTimeout.
@@ -237,49 +240,16 @@ func (s *Server) newService(ds *dataset.Dataset) (*flightsvc.Service, error) {
 		Dataset:     ds,
 		Logger:      s.log,
 		Allocator:   s.cfg.Allocator,
-		AllowSource: allowPrefixes(s.cfg.AllowSource),
+		AllowSource: allowPrefixes(s.cfg.AllowSource, s.cfg.FS),
 		FS:          s.cfg.FS,
 		MaxJobs:     s.cfg.MaxJobs,
 		BatchSize:   s.cfg.BatchSize,
 		OnJob:       s.metrics.job,
 		Limits:      s.cfg.Limits,
+
+		MaxReads:         s.cfg.MaxReads,
+		MaxInflightBytes: s.cfg.MaxInflightBytes,
 	})
-}
-
-// allowPrefixes returns an AllowSource function admitting URLs under one
-// of prefixes, or nil (flightsvc then refuses every URL, naming the
-// --allow-source flag) when there are none.
-func allowPrefixes(prefixes []string) func(string) error {
-	if len(prefixes) == 0 {
-		return nil
-	}
-	return func(url string) error {
-		if hasDotDot(url) {
-			return fmt.Errorf("reading source %s is not allowed: a source URL may not contain \"..\" segments", storage.Redact(url))
-		}
-		for _, p := range prefixes {
-			if strings.HasPrefix(url, p) {
-				return nil
-			}
-		}
-		return fmt.Errorf("reading source %s is not allowed: it is under no --allow-source prefix (%s)",
-			storage.Redact(url), strings.Join(prefixes, ", "))
-	}
-}
-
-// hasDotDot reports whether the path of rawURL (before any query, also
-// once unescaped) has a ".." segment, which would escape a prefix.
-func hasDotDot(rawURL string) bool {
-	p, _, _ := strings.Cut(rawURL, "?")
-	if u, err := neturl.PathUnescape(p); err == nil && u != p && hasDotDot(u) {
-		return true
-	}
-	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if seg == ".." {
-			return true
-		}
-	}
-	return false
 }
 
 // shutdown drains the server: health NOT_SERVING, GracefulStop for at

@@ -310,29 +310,6 @@ func get(t *testing.T, ctx context.Context, c *client.Client, ticket *client.Tic
 	return out
 }
 
-func TestAllowPrefixes(t *testing.T) {
-	if allowPrefixes(nil) != nil {
-		t.Error("no prefixes: want nil (flightsvc refuses everything, naming --allow-source)")
-	}
-	allow := allowPrefixes([]string{"file:///in/", "s3://b/exports/"})
-	for url, ok := range map[string]bool{
-		"file:///in/a.csv":                true,
-		"s3://b/exports/**/*.csv.gz":      true,
-		"s3://b/exports/x.csv?region=eu":  true,
-		"file:///in2/a.csv":               false,
-		"file:///in/../etc/passwd":        false,
-		"file:///in/%2e%2e/etc/passwd":    false,
-		"s3://b/exports/../private/x.csv": false,
-		"s3://b/private/x.csv":            false,
-		"file:///in/sub/..":               false,
-		"file:///in/a..b.csv":             true,
-	} {
-		if err := allow(url); (err == nil) != ok {
-			t.Errorf("allow(%q) = %v; want allowed %v", url, err, ok)
-		}
-	}
-}
-
 func TestIngestActionAllowedPrefix(t *testing.T) {
 	dir := t.TempDir()
 	in := dir + "/in/"

@@ -48,6 +48,9 @@ type serveConfig struct {
 	limits         limitsConfig
 	maxRequestSize sizeFlag
 	maxSources     int
+
+	// Admission limits of the Flight service (admit_flags.go).
+	admit admitConfig
 }
 
 // newServeFlags returns the flag set of the serve subcommand bound to c.
@@ -71,6 +74,7 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "require client certificates signed by a CA of `FILE` (PEM): mutual TLS")
 	fs.BoolVar(&c.help, "help", false, "show this help")
 	addServeLimitFlags(fs, c)
+	c.admit.register(fs)
 	return fs
 }
 
@@ -129,6 +133,7 @@ func (c *serveConfig) validate() error {
 		c.validateNumbers,
 		c.validateAllowSources,
 		c.validateSecurity,
+		c.admit.validate,
 		func() error { return oneOf("fs", c.fs, storage.FSNames()...) },
 		func() error { return oneOf("log-level", c.logLevel, "debug", "info", "warn", "error") },
 		func() error { return (&ingestConfig{compression: c.compression}).validateCompression() },
@@ -179,6 +184,9 @@ func (c *serveConfig) validateAllowSources() error {
 	for _, p := range c.allowSources {
 		if p == "" {
 			return usagef("invalid --allow-source \"\": give a URL prefix, e.g. --allow-source s3://bucket/exports/")
+		}
+		if err := server.CheckAllowSource(p, c.fs); err != nil {
+			return usagef("invalid --allow-source %q: %v", storage.Redact(p), err)
 		}
 	}
 	return nil
@@ -243,6 +251,9 @@ func (a *app) newServer(cfg *serveConfig, log *slog.Logger) (*server.Server, err
 		TLSKeyFile:      cfg.tlsKey,
 		TLSClientCAFile: cfg.tlsClientCA,
 		Limits:          cfg.serverLimits(),
+
+		MaxReads:         cfg.admit.maxReads,
+		MaxInflightBytes: cfg.admit.maxInflightBytes,
 	})
 }
 
@@ -316,6 +327,11 @@ FOCUS_INGEST_AUTH_TOKEN_FILE; flags win):
   --allow-source PREFIX      URL prefix DoAction ingest/validate may read, repeatable
                              (FOCUS_INGEST_ALLOW_SOURCE: comma-separated); default none
   --max-concurrent-jobs N    jobs at once; more are refused with RESOURCE_EXHAUSTED (default 4)
+  --max-concurrent-reads N   DoGet streams at once; more are refused likewise (default 8)
+  --max-inflight-bytes N     pushed bytes received but not yet converted, over all DoPut
+                             streams (default 268435456 = 256 MiB); past it a stream is
+                             held, then refused with RESOURCE_EXHAUSTED. Refusals carry a
+                             google.rpc.RetryInfo hint ("retry in Ns")
   --shutdown-timeout D       on SIGINT/SIGTERM, how long open calls may finish before
                              they are cancelled (default 10s); a second signal exits at once
   --compression C            Parquet compression: snappy|zstd|gzip|lz4|none (default snappy)
