@@ -110,8 +110,14 @@ func (c *Client) single(ctx context.Context, action string, body []byte, res pro
 	return callError(action, err)
 }
 
-// action runs a DoAction, handing each result body to fn.
+// action runs a DoAction, handing each result body to fn; a refusal
+// because the server is busy (which comes before any result) is retried.
 func (c *Client) action(ctx context.Context, typ string, body []byte, fn func([]byte) error) error {
+	return whileBusy(ctx, c.busyWait, func() error { return c.actionOnce(ctx, typ, body, fn) })
+}
+
+// actionOnce runs a DoAction once, handing each result body to fn.
+func (c *Client) actionOnce(ctx context.Context, typ string, body []byte, fn func([]byte) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.flight.DoAction(ctx, &flight.Action{Type: typ, Body: body})

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -26,9 +27,10 @@ const DefaultMaxRecvSize = 64 << 20
 // Client is a connection to a focus-ingest Flight server. It is safe for
 // concurrent use. Close it when done.
 type Client struct {
-	conn   *grpc.ClientConn
-	flight flight.Client
-	mem    memory.Allocator
+	conn     *grpc.ClientConn
+	flight   flight.Client
+	mem      memory.Allocator
+	busyWait time.Duration
 }
 
 // settings are what the Options set.
@@ -40,10 +42,17 @@ type settings struct {
 	keyFile   string
 	maxRecv   int
 	mem       memory.Allocator
+	busyWait  time.Duration
 }
 
 // Option configures Dial.
 type Option func(*settings)
+
+// WithBusyWait sets how long, in total, a read or an action refused
+// because the server is busy (ResourceExhausted with a retry hint) is
+// tried again, waiting as the server says; 0 turns retries off. Default:
+// DefaultBusyWait. Push is never retried: its reader is consumed.
+func WithBusyWait(d time.Duration) Option { return func(s *settings) { s.busyWait = d } }
 
 // WithToken sends "authorization: Bearer <token>" with every call.
 func WithToken(token string) Option { return func(s *settings) { s.token = token } }
@@ -74,7 +83,7 @@ func WithAllocator(mem memory.Allocator) Option { return func(s *settings) { s.m
 // connects lazily: an unreachable server shows in the first call, as
 // Unavailable.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
-	s := settings{maxRecv: DefaultMaxRecvSize, mem: memory.DefaultAllocator}
+	s := settings{maxRecv: DefaultMaxRecvSize, mem: memory.DefaultAllocator, busyWait: DefaultBusyWait}
 	for _, o := range opts {
 		o(&s)
 	}
@@ -104,7 +113,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	return &Client{conn: conn, flight: flight.NewClientFromConn(conn, nil), mem: s.mem}, nil
+	return &Client{conn: conn, flight: flight.NewClientFromConn(conn, nil), mem: s.mem, busyWait: s.busyWait}, nil
 }
 
 // Close closes the connection.

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/focus-ingest/focus-ingest/client"
+	"github.com/focus-ingest/focus-ingest/server"
 )
 
 const (
@@ -267,5 +268,49 @@ func TestFetchAllEmptyAndCancelled(t *testing.T) {
 	defer rd.Release()
 	if rd.Next() || status.Code(rd.Err()) != codes.Canceled {
 		t.Errorf("after cancel: Err = %v; want Canceled", rd.Err())
+	}
+}
+
+// TestBusyRetried: against a server that serves one DoGet at a time,
+// FetchAll with 8 workers still reads every row (refused fetches wait for
+// the server's hint), and with retries off the refusal and its hint reach
+// the caller.
+func TestBusyRetried(t *testing.T) {
+	e := startServer(t, func(c *server.Config) { c.MaxReads = 1 })
+	ctx := context.Background()
+	c := dial(t, e.addr)
+	f, err := os.Open(sample(awsSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := c.Push(ctx, f, client.PushOptions{Source: "aws.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx, &client.Ticket{Dataset: "costs_raw", Columns: []string{"BilledCost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(info.GetEndpoint()); n < 2 {
+		t.Fatalf("%d endpoints; the test needs several", n)
+	}
+	rd, err := c.FetchAll(ctx, info, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := readAll(t, rd); len(rows) != 100 {
+		t.Errorf("FetchAll against one read slot: %d rows, want 100", len(rows))
+	}
+
+	// One reader holds the only slot; a client without retries is refused.
+	hold, err := c.Query(ctx, &client.Ticket{Dataset: "costs_raw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Release()
+	impatient := dial(t, e.addr, client.WithBusyWait(0))
+	_, err = impatient.Query(ctx, &client.Ticket{Dataset: "costs_raw"})
+	if d, ok := client.RetryDelay(err); status.Code(err) != codes.ResourceExhausted || !ok || d <= 0 {
+		t.Errorf("second reader without retries: %v (hint %v, %v); want ResourceExhausted with a hint", err, d, ok)
 	}
 }

@@ -53,14 +53,18 @@ type env struct {
 }
 
 // startServer runs server.New + Serve until the test ends.
-func startServer(t *testing.T) *env {
+func startServer(t *testing.T, configure ...func(*server.Config)) *env {
 	t.Helper()
 	e := &env{in: t.TempDir(), logs: &lockedBuffer{}}
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		Output:      "file://" + t.TempDir(),
 		AllowSource: []string{"file://" + e.in + "/"},
 		Logger:      slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

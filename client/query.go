@@ -18,8 +18,18 @@ func (c *Client) Query(ctx context.Context, t *Ticket) (array.RecordReader, erro
 	return c.doGet(ctx, "get", &flight.Ticket{Ticket: encode(t)})
 }
 
-// doGet opens a DoGet stream as a reader.
-func (c *Client) doGet(ctx context.Context, op string, t *flight.Ticket) (*streamReader, error) {
+// doGet opens a DoGet stream as a reader; a refusal because the server
+// is busy (--max-concurrent-reads) is retried after its hint.
+func (c *Client) doGet(ctx context.Context, op string, t *flight.Ticket) (r *streamReader, err error) {
+	err = whileBusy(ctx, c.busyWait, func() error {
+		r, err = c.doGetOnce(ctx, op, t)
+		return err
+	})
+	return r, err
+}
+
+// doGetOnce opens a DoGet stream as a reader.
+func (c *Client) doGetOnce(ctx context.Context, op string, t *flight.Ticket) (*streamReader, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := c.flight.DoGet(ctx, t)
 	if err != nil {

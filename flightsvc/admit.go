@@ -62,21 +62,6 @@ func (e *busyError) status() error {
 	return st.Err()
 }
 
-// RetryDelay returns the retry hint of a ResourceExhausted status error
-// (its google.rpc.RetryInfo detail), or false when it has none.
-func RetryDelay(err error) (time.Duration, bool) {
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != codes.ResourceExhausted {
-		return 0, false
-	}
-	for _, d := range st.Details() {
-		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
-			return ri.GetRetryDelay().AsDuration(), true
-		}
-	}
-	return 0, false
-}
-
 // admission holds the limits on concurrent work; see the memory model in
 // docs/INTERNALS.md.
 type admission struct {

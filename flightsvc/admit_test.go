@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/focus-ingest/focus-ingest/client"
 	"google.golang.org/grpc/codes"
 )
 
@@ -53,10 +54,10 @@ func TestBusyStatus(t *testing.T) {
 	s := &Service{}
 	err := s.toStatus(context.Background(), overloaded(3*time.Second, "server busy: %d jobs", 2))
 	wantCode(t, err, codes.ResourceExhausted, "server busy: 2 jobs; retry in 3s")
-	if d, ok := RetryDelay(err); !ok || d != 3*time.Second {
+	if d, ok := client.RetryDelay(err); !ok || d != 3*time.Second {
 		t.Fatalf("RetryDelay = %v, %v", d, ok)
 	}
-	if _, ok := RetryDelay(errors.New("plain")); ok {
+	if _, ok := client.RetryDelay(errors.New("plain")); ok {
 		t.Fatal("RetryDelay of a plain error")
 	}
 }
@@ -66,7 +67,7 @@ func TestGetOverload(t *testing.T) {
 	e.svc.adm.reads <- struct{}{} // one read running
 	_, _, err := e.get(context.Background(), e.client, []byte(`{"dataset":"costs_raw"}`))
 	wantCode(t, err, codes.ResourceExhausted, "--max-concurrent-reads")
-	if d, ok := RetryDelay(err); !ok || d != readRetry {
+	if d, ok := client.RetryDelay(err); !ok || d != readRetry {
 		t.Fatalf("retry hint %v %v", d, ok)
 	}
 	<-e.svc.adm.reads
@@ -86,7 +87,7 @@ func TestPutHeldThenRefused(t *testing.T) {
 	data, _ := sample{rows: 100, days: 1}.csv()
 	_, err := e.putChunks(context.Background(), putCmd, data, 1000)
 	wantCode(t, err, codes.ResourceExhausted, "--max-inflight-bytes")
-	if d, ok := RetryDelay(err); !ok || d != bytesRetry {
+	if d, ok := client.RetryDelay(err); !ok || d != bytesRetry {
 		t.Fatalf("retry hint %v %v", d, ok)
 	}
 	e.svc.adm.bytes.Release(1 << 20)

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/focus-ingest/focus-ingest/client"
 	"google.golang.org/grpc/codes"
 )
 
@@ -292,7 +293,7 @@ func TestPutOverload(t *testing.T) {
 	}
 	_, err = e.putChunks(context.Background(), putCmd, data, 100)
 	wantCode(t, err, codes.ResourceExhausted, "busy")
-	if d, ok := RetryDelay(err); !ok || d != jobRetry {
+	if d, ok := client.RetryDelay(err); !ok || d != jobRetry {
 		t.Errorf("retry hint %v %v, want %v", d, ok, jobRetry)
 	}
 	if err := w.Write(chunkRecord(e, data[50:])); err != nil {

@@ -15,12 +15,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/focus-ingest/focus-ingest/client"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-
-	"github.com/focus-ingest/focus-ingest/flightsvc"
 )
 
 // export is one generated CSV file and what the dataset must hold of it.
@@ -120,7 +119,7 @@ func backoff(ctx context.Context, err error) error {
 	if status.Code(err) != codes.ResourceExhausted {
 		return err
 	}
-	d, ok := flightsvc.RetryDelay(err)
+	d, ok := client.RetryDelay(err)
 	if !ok {
 		return fmt.Errorf("ResourceExhausted without a RetryInfo hint: %w", err)
 	}
