@@ -29,8 +29,8 @@ var (
 
 // The harness's shared fixtures, made once by TestMain.
 var (
-	bin     string  // the focus-ingest binary under test
-	inputs  string  // directory of the generated CSVs
+	bin     string // the focus-ingest binary under test
+	inputs  string // directory of the generated CSVs
 	checker *pyChecker
 	// figures the inputs give: the base dataset alone, and base + the job.
 	before, after figures
@@ -240,8 +240,8 @@ var (
 // logEntry is the part of a commit log entry the harness reads; it folds
 // the log itself rather than asking the dataset package.
 type logEntry struct {
-	Seq    int64    `json:"seq"`
-	Job    string   `json:"job"`
+	Seq    int64  `json:"seq"`
+	Job    string `json:"job"`
 	Add    []struct{ Path string }
 	Remove []string `json:"remove"`
 }
