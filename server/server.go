@@ -56,6 +56,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Allocator for Arrow buffers; nil: memory.DefaultAllocator.
 	Allocator memory.Allocator
+	// RecoverInterval is how often the running server recovers the
+	// dataset (Dataset.Recover: a dead peer's staging, leases and
+	// unpublished commits); 0: DefaultRecoverInterval, negative: only at start.
+	RecoverInterval time.Duration
 }
 
 // Server is a focus-ingest Flight server. Create it with New.
@@ -83,6 +87,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Allocator == nil {
 		cfg.Allocator = memory.DefaultAllocator
+	}
+	if cfg.RecoverInterval == 0 {
+		cfg.RecoverInterval = DefaultRecoverInterval
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), flight: newGate()}
 	s.grpc = grpc.NewServer(
@@ -143,6 +150,7 @@ func (s *Server) open(ctx context.Context) (*blob.Bucket, error) {
 				return b, err
 			}
 			s.flight.set(svc)
+			go s.recoverEvery(ctx, ds)
 			return b, nil
 		}
 		if !storage.IsOutage(err) || ctx.Err() != nil {
