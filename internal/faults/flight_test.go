@@ -54,9 +54,16 @@ var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // recovered).
 func startServer(t testing.TB, url string, extra ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, url, extra...)
+}
+
+// startServerEnv is startServer with env added to the process environment.
+func startServerEnv(t testing.TB, env []string, url string, extra ...string) *server {
+	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--output", url, "--shutdown-timeout", "2s",
 		"--allow-source", "file://" + inputs + "/"}, extra...)
 	s := &server{cmd: exec.Command(bin, args...), done: make(chan struct{}), logs: &logBuf{}}
+	s.cmd.Env = append(os.Environ(), env...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

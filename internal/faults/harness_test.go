@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,9 +251,43 @@ type logEntry struct {
 // metadata, log entries, published markers) nor live in the log's fold.
 func strays(t testing.TB, dir string) []string {
 	t.Helper()
-	entries := readLog(t, dir)
+	var keys []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		keys = append(keys, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return straysOf(t, keys, func(key string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, key)) })
+}
+
+// straysOf returns the keys that are neither bookkeeping nor live in the
+// fold of the log entries among keys, read with read.
+func straysOf(t testing.TB, keys []string, read func(string) ([]byte, error)) []string {
+	t.Helper()
+	slices.Sort(keys)
 	live := map[string]bool{}
-	for _, e := range entries {
+	seq := int64(0)
+	for _, k := range keys {
+		if !logRE.MatchString(k) {
+			continue
+		}
+		data, err := read(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e logEntry
+		if err := json.Unmarshal(data, &e); err != nil {
+			t.Fatalf("log entry %s: %v", k, err)
+		}
+		if seq++; e.Seq != seq {
+			t.Fatalf("log entry %s has seq %d, want %d (gap)", k, e.Seq, seq)
+		}
 		for _, p := range e.Remove {
 			delete(live, p)
 		}
@@ -261,42 +296,10 @@ func strays(t testing.TB, dir string) []string {
 		}
 	}
 	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	for _, k := range keys {
+		if k != "_focus/dataset.json" && !logRE.MatchString(k) && !publishedRE.MatchString(k) && !live[k] {
+			out = append(out, k)
 		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if rel == "_focus/dataset.json" || logRE.MatchString(rel) || publishedRE.MatchString(rel) || live[rel] {
-			return nil
-		}
-		out = append(out, rel)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// readLog reads the commit log entries of dir in sequence order.
-func readLog(t testing.TB, dir string) []logEntry {
-	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(dir, "_focus", "log", "*.json"))
-	var out []logEntry
-	for i, n := range names { // Glob sorts; names are zero-padded
-		data, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e logEntry
-		if err := json.Unmarshal(data, &e); err != nil {
-			t.Fatalf("log entry %s: %v", n, err)
-		}
-		if e.Seq != int64(i+1) {
-			t.Fatalf("log entry %s has seq %d, want %d (gap)", n, e.Seq, i+1)
-		}
-		out = append(out, e)
 	}
 	return out
 }
