@@ -129,6 +129,41 @@ func TestRecoverExpiredLease(t *testing.T) {
 	})
 }
 
+// TestRecoverOwnEndedJob: a job of this process that ended without
+// deleting its lease and staging (an abort while the store was down) is
+// dead at once, although the process is alive and the lease fresh; a job
+// this process runs is not.
+func TestRecoverOwnEndedJob(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *blob.Bucket, mem memory.Allocator) {
+		ctx := context.Background()
+		d := mustOpen(t, b, testOptions(mem))
+		rec := batch(t, mem, false, rowsA)
+		defer rec.Release()
+		ended, _ := d.Begin(ctx, JobOptions{ID: "ended"})
+		if err := ended.Write(ctx, "a.csv", rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := ended.finishAll(); err != nil {
+			t.Fatal(err)
+		}
+		ended.lease.stop() // what Abort does before its deletes, which failed
+		live, _ := d.Begin(ctx, JobOptions{ID: "live"})
+		defer live.Abort(ctx)
+		st, err := d.Recover(ctx)
+		if err != nil || st.LeasesRemoved != 1 || st.StagingRemoved != 3 {
+			t.Fatalf("recover: %+v, %v; want 1 lease and 3 staged files removed", st, err)
+		}
+		for _, k := range testenv.Keys(t, b) {
+			if strings.Contains(k, "ended") {
+				t.Errorf("left behind: %s", k)
+			}
+		}
+		if ok, _ := b.Exists(ctx, leaseKey("live")); !ok {
+			t.Error("the lease of a running job was removed")
+		}
+	})
+}
+
 // markDead rewrites job's lease as held by a finished process of this host.
 func markDead(t *testing.T, b *blob.Bucket, job string) {
 	t.Helper()
