@@ -16,7 +16,7 @@ import (
 )
 
 // rounds of concurrent jobs in the concurrency tests.
-var rounds = envInt("FOCUS_INGEST_FAULT_ROUNDS", 2)
+var rounds = envInt("FOCUS_INGEST_FAULT_ROUNDS", 1)
 
 // store is a dataset location the concurrency tests write to, with the
 // checks that fit it: the Hive reader on file://, and a stray check over
@@ -44,6 +44,7 @@ func TestTwoServersFile(t *testing.T) { twoServers(t, fileStore(t), before) }
 // TestTwoServersS3 runs two servers on one bucket of the S3 emulator (moto);
 // the state is read through DoGet of both servers and the bucket listed.
 func TestTwoServersS3(t *testing.T) {
+	needS3(t)
 	emu := testenv.StartS3(t)
 	emu.CreateBucket(t, "lake")
 	url := emu.URL("lake", "focus")

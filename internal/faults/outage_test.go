@@ -21,6 +21,7 @@ import (
 // the failed job's staging and lease (the abort could not), the committed
 // data must be intact, and the next job must land exactly once.
 func TestServerStorageOutage(t *testing.T) {
+	needS3(t)
 	emu := testenv.StartS3(t)
 	emu.CreateBucket(t, "lake")
 	url := emu.URL("lake", "focus")
