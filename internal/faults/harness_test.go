@@ -351,7 +351,7 @@ func (p killPhase) String() string { return [...]string{"random", "commit", "pub
 func waitPhase(p killPhase, rng *rand.Rand, dir string, seq int64, dur time.Duration, done <-chan struct{}) bool {
 	if p == atRandom {
 		select {
-		case <-time.After(time.Duration(rng.Int64N(int64(dur)))):
+		case <-time.After(time.Duration(rng.Int64N(int64(dur) * 9 / 10))):
 			return true
 		case <-done:
 			return false
