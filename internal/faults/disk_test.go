@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/status"
 )
@@ -49,8 +50,11 @@ func TestFullDisk(t *testing.T) {
 	if msg := status.Convert(err).Message(); strings.Contains(msg, mnt) {
 		t.Errorf("the client's error leaks the path: %v", err)
 	}
-	if !strings.Contains(srv.logs.String(), "no space left on device") {
-		t.Errorf("server log lacks the cause:\n%s", srv.logs)
+	// The server logs the cause as the call ends, asynchronously to the client.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(srv.logs.String(), "no space left on device"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("server log lacks the cause:\n%s", srv.logs)
+		}
 	}
 	t.Logf("DoPut on a full disk: %v", err)
 	wantServed(t, srv, before, "DoPut on a full disk")
