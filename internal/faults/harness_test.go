@@ -380,14 +380,14 @@ func waitPhase(p killPhase, rng *rand.Rand, dir string, seq int64, dur time.Dura
 // outcome is what a kill left: whether the job's log entry and its
 // published marker existed right after the kill.
 type outcome struct {
-	phase               killPhase
-	killed              bool // the process died by the kill (not finished before)
-	committed, publshed bool
+	phase                killPhase
+	killed               bool // the process died by the kill (not finished before)
+	committed, published bool
 }
 
 // observe records what a kill left in dir for log entry seq.
 func observe(p killPhase, killed bool, dir string, seq int64) outcome {
-	return outcome{phase: p, killed: killed, committed: exists(seqPath(dir, "log", seq)), publshed: exists(seqPath(dir, "published", seq))}
+	return outcome{phase: p, killed: killed, committed: exists(seqPath(dir, "log", seq)), published: exists(seqPath(dir, "published", seq))}
 }
 
 // tally counts trial outcomes for the report.
@@ -410,7 +410,7 @@ func (ty *tally) add(o outcome) {
 		ty.finished++
 	case !o.committed:
 		ty.beforeCommit++
-	case !o.publshed:
+	case !o.published:
 		ty.unpublished++
 	default:
 		ty.pub++
