@@ -5,7 +5,7 @@ VENV     ?= .venv
 BIN      := bin/focus-ingest
 FUZZTIME ?= 10s
 
-.PHONY: all build test go-test fuzz py-test lint venv emulators tools bench load clean
+.PHONY: all build test go-test fuzz py-test lint venv emulators tools bench load faults clean
 
 all: build
 
@@ -77,6 +77,15 @@ test: tools lint go-test fuzz py-test
 # while the server's RSS is sampled; `make test` runs it at CI size.
 load: build
 	FOCUS_INGEST_LOAD_FULL=1 FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v -timeout 30m -run 'TestLoad$$' ./internal/loadtest
+
+# The fault and concurrency harness at full size (make test runs it at CI
+# size as part of go-test); docs/RELIABILITY.md has the cases and figures.
+FAULT_TRIALS ?= 100
+FAULT_ROWS   ?= 100000
+faults: venv emulators build
+	FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) FOCUS_INGEST_FAULT_CLI_TRIALS=$(FAULT_TRIALS) \
+	  FOCUS_INGEST_FAULT_SERVER_TRIALS=$(FAULT_TRIALS) FOCUS_INGEST_FAULT_ROWS=$(FAULT_ROWS) \
+	  FOCUS_INGEST_FAULT_ROUNDS=5 FOCUS_INGEST_FAULT_S3=1 $(GO) test -count=1 -v -timeout 4h ./internal/faults/
 
 bench: venv
 	$(VENV)/bin/python bench/run.py

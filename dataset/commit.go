@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -294,8 +297,8 @@ func (d *Dataset) publish(ctx context.Context, e *entry) error {
 		}
 	}
 	for _, f := range e.Add {
-		err := d.bucket.Copy(ctx, f.Path, stagedKey(e.Job, f.Path), nil)
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		err := d.place(ctx, f.Path, stagedKey(e.Job, f.Path))
+		if gcerrors.Code(err) == gcerrors.NotFound || errors.Is(err, fs.ErrNotExist) {
 			if ok, xerr := d.bucket.Exists(ctx, f.Path); xerr == nil && ok {
 				continue // copied by an earlier, interrupted publish
 			}
@@ -324,4 +327,25 @@ func (d *Dataset) publish(ctx context.Context, e *entry) error {
 		return fmt.Errorf("delete staging of job %s: %w", e.Job, err)
 	}
 	return nil
+}
+
+// place puts the staged object src at dst. In a local directory it is a
+// hard link: no copy, and no temporary file next to dst, which fileblob's
+// Copy writes there and which a killed process would leave, or a
+// concurrent Recover in another process take for a stray and delete under
+// the copy. A dst that exists was placed by an earlier publish of the
+// entry. A missing src is an fs.ErrNotExist error.
+func (d *Dataset) place(ctx context.Context, dst, src string) error {
+	if d.opts.LocalDir == "" {
+		return d.bucket.Copy(ctx, dst, src, nil)
+	}
+	to := filepath.Join(d.opts.LocalDir, filepath.FromSlash(dst))
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	err := os.Link(filepath.Join(d.opts.LocalDir, filepath.FromSlash(src)), to)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	return err
 }

@@ -3,8 +3,6 @@ package dataset
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -70,11 +68,11 @@ func (c linkCreator) create(ctx context.Context, _ *blob.Bucket, key string, dat
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", key, err)
 	}
-	tmpDir := filepath.Join(c.dir, "_focus", "tmp")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+	tmps := filepath.Join(c.dir, filepath.FromSlash(tmpDir))
+	if err := os.MkdirAll(tmps, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", key, err)
 	}
-	tmp, err := writeTemp(tmpDir, data)
+	tmp, err := writeTemp(tmps, data)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", key, err)
 	}
@@ -88,11 +86,11 @@ func (c linkCreator) create(ctx context.Context, _ *blob.Bucket, key string, dat
 	return nil
 }
 
-// writeTemp writes data to a new synced file in dir and returns its name.
+// writeTemp writes data to a new synced file in dir and returns its name,
+// tempName's: a process killed before removing it leaves a file Recover
+// can tell is dead.
 func writeTemp(dir string, data []byte) (string, error) {
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	name := filepath.Join(dir, "."+hex.EncodeToString(rnd[:])+".tmp")
+	name := filepath.Join(dir, tempName())
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return "", err

@@ -17,6 +17,14 @@ var (
 	leaseExpiry  = 2 * time.Minute
 )
 
+// running holds the ids of the jobs this process runs, from before their
+// lease is written until it is stopped, whatever Dataset they belong to. A
+// lease naming this host and process but a job not in it is dead: the job
+// ended without deleting it (an abort while the store was down), or the
+// lease comes from an earlier process that had the same pid (a restarted
+// container, where the server is pid 1 every time).
+var running sync.Map
+
 // leaseInfo is the content of _focus/jobs/<job>.json.
 type leaseInfo struct {
 	Job       string    `json:"job"`
@@ -31,6 +39,7 @@ func leaseKey(job string) string { return jobsPrefix + job + ".json" }
 
 // lease keeps a job's lease fresh until stopped.
 type lease struct {
+	job      string
 	stopOnce sync.Once
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -41,11 +50,13 @@ func startLease(ctx context.Context, d *Dataset, job string) (*lease, error) {
 	host, _ := os.Hostname()
 	now := d.opts.Now().UTC()
 	info := leaseInfo{Job: job, Host: host, PID: os.Getpid(), Started: now, Heartbeat: now}
+	running.Store(job, true)
 	if err := writeLease(ctx, d.bucket, info); err != nil {
+		running.Delete(job)
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	l := &lease{cancel: cancel, done: make(chan struct{})}
+	l := &lease{job: job, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		t := time.NewTicker(leaseRefresh)
@@ -74,15 +85,22 @@ func (l *lease) stop() {
 	l.stopOnce.Do(func() {
 		l.cancel()
 		<-l.done
+		running.Delete(l.job)
 	})
 }
 
 // dead reports whether the lease belongs to a job that no longer runs:
-// one from this host whose process is gone, or one not refreshed for
-// leaseExpiry.
+// one from this host whose process is gone, one from this process that
+// it does not run, or one not refreshed for leaseExpiry.
 func (info leaseInfo) dead(now time.Time) bool {
-	if host, _ := os.Hostname(); host != "" && info.Host == host && info.PID > 0 && !processAlive(info.PID) {
-		return true
+	if host, _ := os.Hostname(); host != "" && info.Host == host && info.PID > 0 {
+		if info.PID == os.Getpid() {
+			if _, ok := running.Load(info.Job); !ok {
+				return true
+			}
+		} else if !processAlive(info.PID) {
+			return true
+		}
 	}
 	return now.Sub(info.Heartbeat) > leaseExpiry
 }

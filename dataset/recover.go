@@ -22,7 +22,8 @@ type RecoverStats struct {
 // Recover brings the bucket in line with the log: it publishes committed
 // but unpublished entries, deletes the staging files and leases of dead
 // jobs (a lease from this host whose process is gone, one not refreshed
-// for two minutes, or staging without a lease) and deletes files under
+// for two minutes, or staging without a lease), deletes the temporary
+// files of dead processes (local directories only) and deletes files under
 // costs_raw/ and tags_index/ that no live entry holds. The data files are
 // listed before the log is read, so a concurrent commit is never taken for
 // strays. Run it when a process starts.
@@ -42,6 +43,9 @@ func (d *Dataset) Recover(ctx context.Context) (RecoverStats, error) {
 	}
 	if err := d.removeDeadJobs(ctx, &st); err != nil {
 		return st, fmt.Errorf("recover: %w", err)
+	}
+	if err := d.removeDeadTemps(&st); err != nil {
+		return st, fmt.Errorf("recover: remove temporary files: %w", err)
 	}
 	for _, k := range listed {
 		if _, live := d.state.files[k]; live {

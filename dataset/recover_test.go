@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +131,41 @@ func TestRecoverExpiredLease(t *testing.T) {
 	})
 }
 
+// TestRecoverOwnEndedJob: a job of this process that ended without
+// deleting its lease and staging (an abort while the store was down) is
+// dead at once, although the process is alive and the lease fresh; a job
+// this process runs is not.
+func TestRecoverOwnEndedJob(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *blob.Bucket, mem memory.Allocator) {
+		ctx := context.Background()
+		d := mustOpen(t, b, testOptions(mem))
+		rec := batch(t, mem, false, rowsA)
+		defer rec.Release()
+		ended, _ := d.Begin(ctx, JobOptions{ID: "ended"})
+		if err := ended.Write(ctx, "a.csv", rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := ended.finishAll(); err != nil {
+			t.Fatal(err)
+		}
+		ended.lease.stop() // what Abort does before its deletes, which failed
+		live, _ := d.Begin(ctx, JobOptions{ID: "live"})
+		defer live.Abort(ctx)
+		st, err := d.Recover(ctx)
+		if err != nil || st.LeasesRemoved != 1 || st.StagingRemoved != 3 {
+			t.Fatalf("recover: %+v, %v; want 1 lease and 3 staged files removed", st, err)
+		}
+		for _, k := range testenv.Keys(t, b) {
+			if strings.Contains(k, "ended") {
+				t.Errorf("left behind: %s", k)
+			}
+		}
+		if ok, _ := b.Exists(ctx, leaseKey("live")); !ok {
+			t.Error("the lease of a running job was removed")
+		}
+	})
+}
+
 // markDead rewrites job's lease as held by a finished process of this host.
 func markDead(t *testing.T, b *blob.Bucket, job string) {
 	t.Helper()
@@ -151,5 +188,62 @@ func assertNoJobLeftovers(t *testing.T, b *blob.Bucket) {
 		if strings.HasPrefix(k, stagingPrefix) || strings.HasPrefix(k, jobsPrefix) {
 			t.Errorf("left behind: %s", k)
 		}
+	}
+}
+
+// TestRecoverDeadTemps: in a local directory, Recover removes the
+// temporary log entry of a killed process (found by the fault harness
+// after a SIGKILL at the commit point) and fileblob temporaries older than
+// the lease expiry, and keeps a fresh temporary of a live process.
+func TestRecoverDeadTemps(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := blob.OpenBucket(ctx, "file://"+dir+"?no_tmp_dir=1&metadata=skip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	o := testOptions(mem)
+	o.LocalDir = dir
+	d := mustOpen(t, b, o)
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("cannot run a process to get a dead pid:", err)
+	}
+	host, _ := os.Hostname()
+	host = hostChars.ReplaceAllString(host, "_")
+	files := map[string]bool{ // name → removed
+		"_focus/tmp/." + strconv.Itoa(cmd.ProcessState.Pid()) + "." + host + ".00ff.tmp": true,
+		"_focus/tmp/" + tempName():                     false, // this process: maybe mid-create
+		"_focus/tmp/.1.otherhost.00ff.tmp":             false, // unknown pid elsewhere, fresh
+		"_focus/jobs/j.json.18a2b.tmp":                 true,  // old fileblob temporary
+		"_focus/published/00000000000000000001.1f.tmp": false, // fresh one
+	}
+	old := time.Now().Add(-3 * time.Minute)
+	for name := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(name, "_focus/jobs/") {
+			os.Chtimes(p, old, old)
+		}
+	}
+	st, err := d.Recover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, removed := range files {
+		_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(name)))
+		if gone := err != nil; gone != removed {
+			t.Errorf("%s: removed %v, want %v", name, gone, removed)
+		}
+	}
+	if st.StraysRemoved != 2 {
+		t.Errorf("recover stats %+v, want 2 strays removed", st)
 	}
 }

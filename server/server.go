@@ -73,6 +73,11 @@ type Config struct {
 	// Limits bound requests (body bytes, sources per action) and each
 	// input of a job; zero fields take flightsvc's and convert's defaults.
 	Limits flightsvc.Limits
+
+	// RecoverInterval is how often the running server recovers the
+	// dataset (Dataset.Recover: a dead peer's staging, leases and
+	// unpublished commits); 0: DefaultRecoverInterval, negative: only at start.
+	RecoverInterval time.Duration
 }
 
 // Server is a focus-ingest Flight server. Create it with New.
@@ -103,6 +108,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Allocator == nil {
 		cfg.Allocator = memory.DefaultAllocator
+	}
+	if cfg.RecoverInterval == 0 {
+		cfg.RecoverInterval = DefaultRecoverInterval
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), flight: newGate(), metrics: newMetrics()}
 	opts, err := s.serverOptions()
@@ -192,6 +200,7 @@ func (s *Server) open(ctx context.Context) (*blob.Bucket, error) {
 				return b, err
 			}
 			s.flight.set(svc)
+			go s.recoverEvery(ctx, ds)
 			return b, nil
 		}
 		if !storage.IsOutage(err) || ctx.Err() != nil {

@@ -33,6 +33,7 @@ type serveConfig struct {
 	allowSources    []string
 	maxJobs         int
 	shutdownTimeout time.Duration
+	recoverEvery    time.Duration
 	compression     string
 	moneyScale      int
 	batchSize       int
@@ -63,6 +64,7 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.Var(listFlag{&c.allowSources}, "allow-source", "URL `PREFIX` DoAction ingest may read; repeatable; none by default")
 	fs.IntVar(&c.maxJobs, "max-concurrent-jobs", flightsvc.DefaultMaxJobs, "jobs running at once; more are refused (`N`)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long open calls may finish at shutdown (`D`)")
+	fs.DurationVar(&c.recoverEvery, "recover-interval", server.DefaultRecoverInterval, "how often to clean up after dead jobs of other processes (`D`); 0: only at start")
 	fs.StringVar(&c.compression, "compression", "snappy", "Parquet compression: snappy|zstd|gzip|lz4|none")
 	fs.IntVar(&c.moneyScale, "money-scale", convert.DefaultMoneyScale, "fractional digits of money columns, decimal128(38,`N`); fixed when the dataset is created")
 	fs.IntVar(&c.batchSize, "batch-size", defaultBatchSize, "rows per Arrow record batch of a job (`N`)")
@@ -170,6 +172,9 @@ func (c *serveConfig) validateNumbers() error {
 	if c.shutdownTimeout <= 0 {
 		return usagef("invalid --shutdown-timeout %v: use a positive duration, e.g. 30s (default %v)", c.shutdownTimeout, server.DefaultShutdownTimeout)
 	}
+	if c.recoverEvery < 0 {
+		return usagef("invalid --recover-interval %v: use a duration, e.g. 1m, or 0 to recover only at start (default %v)", c.recoverEvery, server.DefaultRecoverInterval)
+	}
 	if c.batchSize < 1 || c.batchSize > maxBatchSize {
 		return usagef("invalid --batch-size %d: use 1 to %d rows (default %d)", c.batchSize, maxBatchSize, defaultBatchSize)
 	}
@@ -244,6 +249,7 @@ func (a *app) newServer(cfg *serveConfig, log *slog.Logger) (*server.Server, err
 		MaxJobs:         cfg.maxJobs,
 		BatchSize:       cfg.batchSize,
 		ShutdownTimeout: cfg.shutdownTimeout,
+		RecoverInterval: recoverInterval(cfg.recoverEvery),
 		Logger:          log,
 		Allocator:       a.alloc,
 		AuthTokenFile:   cfg.authTokenFile,
@@ -306,6 +312,15 @@ func serveMetrics(addr string, srv *server.Server, log *slog.Logger) (stop func(
 	return func() { hs.Close() }, nil
 }
 
+// recoverInterval maps --recover-interval to server.Config: 0 (recover
+// only at start) is negative there, where 0 means the default.
+func recoverInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 // logLevel returns the slog level of a validated --log-level.
 func logLevel(s string) slog.Level {
 	var l slog.Level
@@ -334,6 +349,9 @@ FOCUS_INGEST_AUTH_TOKEN_FILE; flags win):
                              google.rpc.RetryInfo hint ("retry in Ns")
   --shutdown-timeout D       on SIGINT/SIGTERM, how long open calls may finish before
                              they are cancelled (default 10s); a second signal exits at once
+  --recover-interval D       how often to clean up after jobs of dead processes on the same
+                             output (staging, leases, unfinished publishing); 0: only at
+                             start (default 1m)
   --compression C            Parquet compression: snappy|zstd|gzip|lz4|none (default snappy)
   --money-scale N            fractional digits of money columns (default 32); fixed when the
                              dataset is created
