@@ -692,6 +692,14 @@ def render(store, mach):
          "`year=/month=/day=` of `ChargePeriodStart`. Each run is its own process, measured from "
          "outside (wall clock; peak RSS and user+sys CPU from `/usr/bin/time`); the tools alternate "
          "(ABBA), each run into a fresh directory, the input in the page cache.", "",
+         "To rerun (from the repository root; builds the binary, generates the inputs once into "
+         "`bench/work/`, rewrites this file and `bench/results.json`):", "",
+         "```",
+         "go build -o bin/focus-ingest ./cmd/focus-ingest",
+         ".venv/bin/python bench/run.py --sizes 100000:3,1000000:3 --fresh --flight",
+         "```", "",
+         "Add `5000000:3` to `--sizes` for the RSS flatness target at 5M rows (about 4 GB of input, "
+         "~10 min per round pair); `--flight-only` reruns only the Flight section.", "",
          "## Machine", "",
          f"- {mach['nproc']} CPUs: {mach['cpu']}; memory {mach['memory']}",
          f"- {mach['os']}",
