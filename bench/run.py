@@ -6,6 +6,8 @@
     .venv/bin/python bench/run.py --quick                # 100,000 rows, 2 rounds, no RESULTS.md
     .venv/bin/python bench/run.py --check                # check the generator and the DuckDB side only
     .venv/bin/python bench/run.py --render               # rewrite RESULTS.md from results.json
+    .venv/bin/python bench/run.py --flight               # also: DoPut vs CLI, DoGet vs DuckDB (issue #3)
+    .venv/bin/python bench/run.py --flight-only --sizes 1000000:3
 
 For each size (rows[:rounds]) the input is generated once by bench/gen and cached
 in bench/work/ (keyed by rows, seed and the generator's source), read once to warm
@@ -21,6 +23,15 @@ Results are kept per size in bench/results.json (a run replaces the sizes it ran
 and rendered, with the machine and the targets, to bench/RESULTS.md (plus the
 hand-written bench/RESULTS-notes.md, when present: analysis and profile).
 A failed run is recorded and shown as failed, never dropped.
+
+With --flight (or --flight-only), each round of a size also starts `focus-ingest serve` on
+127.0.0.1 with a fresh output directory and, alternating, (a) pushes the input with DoPut
+(stock pyarrow.flight, bench/flight_client.py: the `chunk` binary column, 1 MiB chunks) against
+the embedded CLI on the same file, then (b) reads the whole month back with GetFlightInfo and
+DoGet of every endpoint (4 at once) into one pyarrow Table against DuckDB reading the same
+Parquet files into Arrow. Client times are taken inside the client processes (from the first
+call to the last byte; Python start-up and imports excluded); the server's CPU is read from
+/proc before and after each call, its peak RSS is the server process's.
 """
 
 import argparse
@@ -351,6 +362,193 @@ def bench_size(args, gen, rows, rounds):
     }
 
 
+# ---------------------------------------------------------------- Flight (issue #3)
+
+TARGET_PUT_RATIO = 1.15  # DoPut wall / embedded CLI wall
+TARGET_GET_RATIO = 1.0   # DoGet wall / DuckDB read into Arrow
+FLIGHT_CLIENT = BENCH / "flight_client.py"
+
+
+class Server:
+    """`focus-ingest serve` on 127.0.0.1:<free port> over a fresh output directory."""
+
+    def __init__(self, binary, lake, log_path):
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--listen", "127.0.0.1:0", "--output", str(lake), "--shutdown-timeout", "5s"],
+            stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=set_priority)
+        self.addr = None
+        deadline = time.monotonic() + 30
+        while self.addr is None and time.monotonic() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+            m = re.search(r"msg=listening addr=(\S+)", Path(log_path).read_text(errors="replace"))
+            self.addr = m and m.group(1)
+        if self.addr is None:
+            self.stop()
+            raise RuntimeError(f"focus-ingest serve did not start: {tail(log_path)}")
+        ready = [sys.executable, str(FLIGHT_CLIENT), "ready", self.addr]
+        subprocess.run(ready, check=True, timeout=60, capture_output=True)
+
+    def cpu(self):
+        """User+sys CPU seconds of the server so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_kb(self):
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return None
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def client_run(srv, name, args_, logs):
+    """Run one flight_client.py command as a process, with the server's CPU spent meanwhile."""
+    cpu0 = srv.cpu() if srv else None
+    m = measure([sys.executable, str(FLIGHT_CLIENT), name] + args_, logs.with_suffix(".out"),
+                logs.with_suffix(".err"))
+    if srv:
+        m["server_cpu"] = srv.cpu() - cpu0
+        m["server_rss_kb"] = srv.peak_rss_kb()
+    try:
+        m["result"] = json.loads(Path(logs.with_suffix(".out")).read_text().strip().splitlines()[-1])
+        m["inner"] = m["result"]["seconds"]
+    except (OSError, IndexError, ValueError, KeyError):
+        m["result"] = None
+    return m
+
+
+def month_range(partitions):
+    """[first day, day after the last) of the partition dates a summary lists."""
+    days = sorted(dt.date.fromisoformat(p) for p in partitions)
+    return days[0].isoformat(), (days[-1] + dt.timedelta(days=1)).isoformat()
+
+
+def flight_round(args, csv, rows, rnd, d, runs):
+    lake = d / f"lake-{rnd}"
+    shutil.rmtree(lake, ignore_errors=True)
+    srv = Server(args.bin, lake, d / f"serve-{rnd}.log")
+    try:
+        span = None
+        for tool in (["put", "cli"] if rnd % 2 else ["cli", "put"]):
+            wait_calm(args.calm)
+            log(f"  round {rnd} {tool} ...")
+            if tool == "cli":
+                m, out = one_run(args, "focus-ingest", csv, rows, rnd, d)
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                m = client_run(srv, "put", [srv.addr, str(csv), csv.name], d / f"put-{rnd}.log")
+                summary = (m["result"] or {}).get("summary") or {}
+                got = (m["result"] or {}).get("rows")
+                m["status"] = "ok" if summary.get("status") == "committed" and got == rows else \
+                    f"failed: exit {m['rc']}, costs_raw {got}, {summary.get('error') or tail(d / f'put-{rnd}.err')}"
+                if m["status"] == "ok":
+                    span = month_range(summary["partitions"])
+            m["round"] = rnd
+            runs[tool].append(m)
+            log(f"    {m['status']}  wall {m.get('inner', m['wall']):.2f}s  cpu {fmt(m.get('server_cpu', m['cpu']))}s")
+        for tool in (["get", "duckdb_read"] if rnd % 2 else ["duckdb_read", "get"]):
+            wait_calm(args.calm)
+            log(f"  round {rnd} {tool} ...")
+            if span is None:
+                m = {"status": "failed: no DoPut output to read", "wall": 0, "load1": os.getloadavg()[0]}
+            elif tool == "get":
+                m = client_run(srv, "get", [srv.addr, *span], d / f"get-{rnd}.log")
+            else:
+                m = client_run(None, "duckdb-read", [str(lake), "--threads", str(args.threads)],
+                               d / f"read-{rnd}.log")
+            if span is not None:
+                got = (m["result"] or {}).get("rows")
+                m["status"] = "ok" if m["rc"] == 0 and got == rows else \
+                    f"failed: exit {m['rc']}, rows {got}: {tail(d / f'{tool}-{rnd}.err')}"
+            m["round"] = rnd
+            runs[tool].append(m)
+            log(f"    {m['status']}  wall {m.get('inner', m['wall']):.2f}s")
+    finally:
+        srv.stop()
+        if not args.keep:
+            shutil.rmtree(lake, ignore_errors=True)
+
+
+def bench_flight(args, gen, rows, rounds):
+    csv, digest = input_file(gen, rows, args.seed)
+    d = WORK / "runs" / f"flight-{rows}"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    warm(csv)
+    runs = {"put": [], "cli": [], "get": [], "duckdb_read": []}
+    for rnd in range(1, rounds + 1):
+        flight_round(args, csv, rows, rnd, d, runs)
+    return {
+        "rows": rows, "rounds": rounds, "input": csv.name, "bytes": csv.stat().st_size, "sha256": digest,
+        "runs": runs, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": args.command, "focus_commit": args.focus_commit, "focus_bin": Path(args.bin).name,
+        "threads": args.threads,
+    }
+
+
+def flight_stats(runs, key="inner"):
+    ok = [r for r in runs if r.get("status") == "ok"]
+    pick = lambda k: median([r[k] for r in ok if r.get(k) is not None])
+    rss = pick("server_rss_kb") or pick("rss_kb")
+    return {"ok": len(ok), "failed": len(runs) - len(ok), "wall": pick(key), "cpu": pick("cpu"),
+            "server_cpu": pick("server_cpu"), "rss": rss / 1024 if rss else None}
+
+
+def render_flight(store):
+    L = ["", "## Flight (issue #3)", "",
+         "Per round: a fresh `focus-ingest serve` on 127.0.0.1 (file output); (a) DoPut of the input "
+         "from stock pyarrow.flight as 1 MiB `chunk`s, timed in the client from the DoPut call to the "
+         "final summary, against the embedded CLI on the same file (process wall time); (b) the whole "
+         "month read back: GetFlightInfo, then DoGet of every endpoint (one per day, 4 at once) into "
+         "one pyarrow Table, against DuckDB (threads as below) reading the same Parquet files into "
+         "Arrow (`duckdb.sql(\"select * from read_parquet('…/costs_raw/**/*.parquet', "
+         "hive_partitioning=true)\").arrow()`), both timed inside their processes (start-up and "
+         "imports excluded). The pairs alternate (ABBA). The server runs without the CLI's "
+         "448 MiB soft memory limit and GOGC=200.", "",
+         f"Targets: DoPut wall ≤ {TARGET_PUT_RATIO}× the CLI's; DoGet wall ≤ {TARGET_GET_RATIO}× "
+         "DuckDB's read (not slower).", "",
+         "| rows | DoPut s | CLI s | DoPut/CLI | target ≤ 1.15 | server CPU s (DoPut) | CLI CPU s "
+         "| server peak RSS MB | DoGet s | DuckDB read s | DoGet/DuckDB | target ≤ 1.0 "
+         "| server CPU s (DoGet) | failed | load (median) |",
+         "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|"]
+    entries = sorted(store["flight"].values(), key=lambda e: e["rows"])
+    for e in entries:
+        r = e["runs"]
+        put, cli = flight_stats(r["put"]), flight_stats(r["cli"], "wall")
+        get, rd = flight_stats(r["get"]), flight_stats(r["duckdb_read"])
+        pr = put["wall"] / cli["wall"] if put["wall"] and cli["wall"] else None
+        gr = get["wall"] / rd["wall"] if get["wall"] and rd["wall"] else None
+        failed = sum(s["failed"] for s in (put, cli, get, rd))
+        load = median([m["load1"] for t in r.values() for m in t])
+        L.append(f"| {e['rows']:,} | {fmt(put['wall'])} | {fmt(cli['wall'])} | {fmt(pr)} | "
+                 f"{mark(pr <= TARGET_PUT_RATIO) if pr else 'n/a'} | {fmt(put['server_cpu'])} | "
+                 f"{fmt(cli['cpu'])} | {fmt(put['rss'], 0)} | {fmt(get['wall'])} | {fmt(rd['wall'])} | "
+                 f"{fmt(gr)} | {mark(gr <= TARGET_GET_RATIO) if gr else 'n/a'} | {fmt(get['server_cpu'])} | "
+                 f"{failed} | {fmt(load, 1)} |")
+    for e in entries:
+        L += ["", f"### Flight, {e['rows']:,} rows", "",
+              f"- date {e['date']}; command `{e['command']}`; tree at commit `{e['focus_commit']}`, "
+              f"binary `{e['focus_bin']}`; input `{e['input']}`; DuckDB threads {e['threads']}", "",
+              "| round | what | status | wall s | process CPU s | server CPU s | load before |",
+              "|---:|---|---|---:|---:|---:|---:|"]
+        names = {"put": "DoPut (client)", "cli": "CLI ingest", "get": "DoGet (client)",
+                 "duckdb_read": "DuckDB read"}
+        for tool, name in names.items():
+            for m in e["runs"][tool]:
+                L.append(f"| {m['round']} | {name} | {m['status']} | {fmt(m.get('inner', m.get('wall')))} | "
+                         f"{fmt(m.get('cpu'))} | {fmt(m.get('server_cpu'))} | {m.get('load1')} |")
+    return L
+
+
 # ---------------------------------------------------------------- checks
 
 def check_inputs(args, gen):
@@ -494,6 +692,14 @@ def render(store, mach):
          "`year=/month=/day=` of `ChargePeriodStart`. Each run is its own process, measured from "
          "outside (wall clock; peak RSS and user+sys CPU from `/usr/bin/time`); the tools alternate "
          "(ABBA), each run into a fresh directory, the input in the page cache.", "",
+         "To rerun (from the repository root; builds the binary, generates the inputs once into "
+         "`bench/work/`, rewrites this file and `bench/results.json`):", "",
+         "```",
+         "go build -o bin/focus-ingest ./cmd/focus-ingest",
+         ".venv/bin/python bench/run.py --sizes 100000:3,1000000:3 --fresh --flight",
+         "```", "",
+         "Add `5000000:3` to `--sizes` for the RSS flatness target at 5M rows (about 4 GB of input, "
+         "~10 min per round pair); `--flight-only` reruns only the Flight section.", "",
          "## Machine", "",
          f"- {mach['nproc']} CPUs: {mach['cpu']}; memory {mach['memory']}",
          f"- {mach['os']}",
@@ -541,6 +747,8 @@ def render(store, mach):
               notes.read_text().strip()]
     for e in sizes:
         L += render_size(e)
+    if store.get("flight"):
+        L += render_flight(store)
     return "\n".join(L) + "\n"
 
 
@@ -624,6 +832,9 @@ def main():
     ap.add_argument("--nice", type=int, default=int(os.environ.get("BENCH_NICE", "0")),
                     help="niceness of the measured processes, e.g. -20 (root) to shield them from "
                          "other work on a shared machine (default $BENCH_NICE or 0)")
+    ap.add_argument("--flight", action="store_true",
+                    help="also measure the Flight server: DoPut vs the CLI, DoGet vs DuckDB (issue #3)")
+    ap.add_argument("--flight-only", action="store_true", help="only the Flight measurements")
     ap.add_argument("--calm", type=float, default=0,
                     help="before each run wait (up to 3 min) for the 1-min load average to drop below this")
     args = ap.parse_args()
@@ -662,12 +873,16 @@ def main():
         store["results_path"] = str(store_path)
     for rows, rounds in parse_sizes(args.sizes, args.rounds):
         log(f"size {rows:,}: {rounds} rounds")
-        store["sizes"][str(rows)] = bench_size(args, gen, rows, rounds)
+        if not args.flight_only:
+            store["sizes"][str(rows)] = bench_size(args, gen, rows, rounds)
+        if args.flight or args.flight_only:
+            log(f"size {rows:,}: {rounds} Flight rounds")
+            store.setdefault("flight", {})[str(rows)] = bench_flight(args, gen, rows, rounds)
         store["machine"] = machine(args)
         store_path.write_text(json.dumps(store, indent=1, default=str) + "\n")
         Path(args.out).write_text(render(store, store["machine"]))
         log(f"wrote {args.out}")
-    failed = sum(r["status"] != "ok" for e in store["sizes"].values()
+    failed = sum(r["status"] != "ok" for e in [*store["sizes"].values(), *store.get("flight", {}).values()]
                  for runs in e["runs"].values() for r in runs)
     print(Path(args.out).read_text())
     sys.exit(1 if failed else 0)

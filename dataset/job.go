@@ -199,28 +199,36 @@ func (j *Job) fail(err error) {
 	}
 }
 
-// writeDay appends rec (all rows of day) to the open file of source and day.
-func (j *Job) writeDay(ctx context.Context, source string, day int32, rec arrow.RecordBatch) error {
+// part returns the open file of source and day for rows of schema,
+// opening it (and finishing the file it replaces) when needed.
+func (j *Job) part(ctx context.Context, source string, day int32, schema *arrow.Schema) (*partFile, error) {
 	k := partKey{source, day}
 	p := j.open[k]
-	if p != nil && !p.schema.Equal(rec.Schema()) {
+	if p != nil && !p.schema.Equal(schema) {
 		delete(j.open, k)
 		if err := j.finishPart(p); err != nil {
-			return err
+			return nil, err
 		}
 		p = nil
 	}
 	if p == nil {
 		var err error
-		if p, err = j.newPart(ctx, source, day, rec.Schema()); err != nil {
-			return err
+		if p, err = j.newPart(ctx, source, day, schema); err != nil {
+			return nil, err
 		}
 		j.open[k] = p
 	}
 	j.clock++
 	p.lastUse = j.clock
 	j.days[day] = true
-	return p.write(rec)
+	return p, nil
+}
+
+// evicts reports whether opening the file of source and day first
+// finishes the least recently used open file (see newPart).
+func (j *Job) evicts(source string, day int32) bool {
+	_, ok := j.open[partKey{source, day}]
+	return !ok && len(j.open) >= j.d.opts.MaxOpenWriters
 }
 
 // bound writes out the largest buffered row groups while the open files

@@ -3,6 +3,9 @@ package dataset
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -36,6 +39,7 @@ const minRunRows = 256
 
 // split writes the rows of rec to the files of their days: zero-copy
 // slices of contiguous runs, of rec or of a copy of it grouped by day.
+// Different files are written in parallel (writeParts).
 func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, days []int32) error {
 	rec, runs, perm, err := group(ctx, j.d.opts.Allocator, rec, days, j.perm)
 	j.perm = perm
@@ -44,12 +48,79 @@ func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, d
 	}
 	defer rec.Release()
 	if len(runs) == 1 {
-		return j.writeDay(ctx, source, runs[0].day, rec)
+		p, err := j.part(ctx, source, runs[0].day, rec.Schema())
+		if err != nil {
+			return err
+		}
+		return p.write(rec)
 	}
+	var pending []partRuns
 	for _, r := range runs {
+		if j.evicts(source, r.day) {
+			// the file finished to make room may be one pending writes go to
+			if err := writeParts(rec, pending); err != nil {
+				return err
+			}
+			pending = pending[:0]
+		}
+		p, err := j.part(ctx, source, r.day, rec.Schema())
+		if err != nil {
+			return err
+		}
+		pending = addRun(pending, p, r)
+	}
+	return writeParts(rec, pending)
+}
+
+// partRuns are the runs of a record that go to one file, in order.
+type partRuns struct {
+	p    *partFile
+	runs []run
+}
+
+// addRun adds r, for file p, to pending.
+func addRun(pending []partRuns, p *partFile, r run) []partRuns {
+	for i := range pending {
+		if pending[i].p == p {
+			pending[i].runs = append(pending[i].runs, r)
+			return pending
+		}
+	}
+	return append(pending, partRuns{p: p, runs: []run{r}})
+}
+
+// write writes the runs of rec to the file.
+func (t partRuns) write(rec arrow.RecordBatch) error {
+	for _, r := range t.runs {
 		part := rec.NewSlice(int64(r.start), int64(r.end))
-		err := j.writeDay(ctx, source, r.day, part)
+		err := t.p.write(part)
 		part.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeParts writes the runs of rec to their files, on up to GOMAXPROCS
+// goroutines: each file has its own Parquet encoder, allocation count and
+// upload, so different files can be encoded at once (each by one
+// goroutine). It returns the error of the first failed file in order.
+func writeParts(rec arrow.RecordBatch, todo []partRuns) error {
+	errs := make([]error, len(todo))
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1)) - 1; i < len(todo); i = int(next.Add(1)) - 1 {
+			errs[i] = todo[i].write(rec)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(todo)) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
