@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from focus_helpers import Run, file_url, run_bin
+from focus_helpers import Run, file_url, run_bin, serve_binary
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "testdata" / "focus"
@@ -70,42 +70,16 @@ def flight_server(focus_bin, tmp_path):
     """Starts `focus-ingest serve` on 127.0.0.1:0 over tmp_path/lake, allowing DoAction ingest under
     tmp_path/in/; yields (location "grpc://127.0.0.1:PORT", tmp_path) once it serves; stops it with
     SIGTERM and expects a clean exit."""
-    import re
-    import subprocess
-    import threading
-    import time
+    (tmp_path / "in").mkdir()
+    with serve_binary(focus_bin, tmp_path / "lake", "--allow-source", file_url(tmp_path / "in") + "/") as (addr, _):
+        yield f"grpc://{addr}", tmp_path
 
+
+@pytest.fixture
+def server(flight_server):
+    """The running server of flight_server (tmp_path/in/ allowed); yields a connected client."""
     import pyarrow.flight as flight
 
-    (tmp_path / "in").mkdir()
-    proc = subprocess.Popen(
-        [str(focus_bin), "serve", "--listen", "127.0.0.1:0", "--output", file_url(tmp_path / "lake"),
-         "--allow-source", file_url(tmp_path / "in") + "/", "--shutdown-timeout", "2s"],
-        stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    addr: list[str] = []
-    ready = threading.Event()
-
-    def read():
-        for line in proc.stderr:
-            lines.append(line)
-            if m := re.search(r"msg=listening addr=(\S+)", line):
-                addr.append(m.group(1))
-                ready.set()
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        assert ready.wait(20), "server not listening:\n" + "".join(lines)
-        location = f"grpc://{addr[0]}"
-        with flight.connect(location) as probe:
-            deadline = time.monotonic() + 20
-            while True:  # Unavailable until the dataset is open
-                try:
-                    list(probe.list_actions())
-                    break
-                except flight.FlightUnavailableError:
-                    assert time.monotonic() < deadline, "server not ready:\n" + "".join(lines)
-                    time.sleep(0.05)
-        yield location, tmp_path
-    finally:
-        proc.terminate()
-        assert proc.wait(10) == 0, "".join(lines)
+    location, tmp_path = flight_server
+    with flight.connect(location) as client:
+        yield client, tmp_path

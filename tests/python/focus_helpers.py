@@ -7,6 +7,7 @@ is read back with pyarrow and DuckDB only.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import gzip
@@ -15,6 +16,8 @@ import json
 import os
 import re
 import subprocess
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
@@ -611,3 +614,48 @@ def assert_summary(s: dict, exp: Expected, rejected=0, fresh=True):
     assert s["rounded"] == exp.rounded, s
     assert isinstance(s["partitions"], list), s
     assert summary_days(s["partitions"]) == set(exp.partitions), s
+
+
+def billed_sum(path: Path) -> Decimal:
+    """The exact sum of a CSV's BilledCost column (empty cells skipped)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return sum((Decimal(r["BilledCost"]) for r in csv.DictReader(f) if r["BilledCost"]), Decimal(0))
+
+
+@contextlib.contextmanager
+def serve_binary(focus_bin, lake: Path, *args: str, scheme="grpc", ready_options=None, **connect_kwargs):
+    """Runs `focus-ingest serve --listen 127.0.0.1:0 --output <lake> ARGS...`; yields (address, log
+    lines) once it answers ListActions (Unavailable until its dataset is open), connecting with
+    scheme, connect_kwargs and ready_options; then stops it with SIGTERM and expects a clean exit."""
+    import pyarrow.flight as flight
+
+    proc = subprocess.Popen(
+        [str(focus_bin), "serve", "--listen", "127.0.0.1:0", "--output", file_url(lake),
+         "--shutdown-timeout", "2s", *args],
+        stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    addr: list[str] = []
+    ready = threading.Event()
+
+    def read():
+        for line in proc.stderr:
+            lines.append(line)
+            if m := re.search(r"msg=listening addr=(\S+)", line):
+                addr.append(m.group(1))
+                ready.set()
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        assert ready.wait(20), "server not listening:\n" + "".join(lines)
+        with flight.connect(f"{scheme}://{addr[0]}", **connect_kwargs) as probe:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    list(probe.list_actions(options=ready_options))
+                    break
+                except flight.FlightUnavailableError:
+                    assert time.monotonic() < deadline, "server not ready:\n" + "".join(lines)
+                    time.sleep(0.05)
+        yield addr[0], lines
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0, "".join(lines)

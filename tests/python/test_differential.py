@@ -10,7 +10,7 @@ import pytest
 from focus_helpers import (
     Invalid, assert_dataset, assert_no_crash, assert_summary, convert_value, expected_from_csv,
 )
-from synth import BASE_HEADER, good_cells, line_of, write_csv
+from synth import good_cells, line_of, write_csv
 
 
 def rand_number(rng: random.Random) -> str:

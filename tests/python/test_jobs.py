@@ -10,11 +10,9 @@ import shutil
 import signal
 import subprocess
 import time
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from conftest import SAMPLES

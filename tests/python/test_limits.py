@@ -11,12 +11,12 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
 
-from test_server import CHUNK, server  # noqa: F401  (the running-server fixture)
+from test_server import CHUNK
 
 REFUSED = (flight.FlightError, pa.ArrowInvalid)
 
 
-def test_request_size(server):  # noqa: F811
+def test_request_size(server):
     client, tmp = server
     big = json.dumps({"sources": ["file:///x/" + "a" * (1 << 20) + ".csv"]}).encode()
     with pytest.raises(REFUSED, match=r"action body is \d+ bytes, more than the limit of 1048576 bytes .*--max-request-size"):
@@ -29,7 +29,7 @@ def test_request_size(server):  # noqa: F811
         list(client.do_action(flight.Action("ingest", many)))
 
 
-def test_gzip_bomb_chunks(server):  # noqa: F811
+def test_gzip_bomb_chunks(server):
     client, tmp = server
     row = b"2024-09-01T00:00:00Z,1.25\n"
     bomb = gzip.compress(b"ChargePeriodStart,BilledCost\n" + row * ((16 << 20) // len(row)), 9)

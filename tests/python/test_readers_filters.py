@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pyarrow.compute as pc
-import pytest
 
 from conftest import SAMPLES
 from focus_helpers import UTC, assert_no_crash, duck_glob, duck_query, expected_from_csv, hive_dataset

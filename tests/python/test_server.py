@@ -4,12 +4,7 @@ file:// URL under --allow-source, and refused outside it."""
 
 from __future__ import annotations
 
-import csv
 import json
-import re
-import subprocess
-import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,53 +12,11 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
 
-from focus_helpers import file_url
+from focus_helpers import billed_sum, file_url
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "testdata" / "focus" / "focus-1.2" / "aws_focus-1.2_costandusage_100rows.csv"
 CHUNK = pa.schema([("chunk", pa.binary())])
-
-
-@pytest.fixture
-def server(focus_bin, tmp_path):
-    """Starts `focus-ingest serve` on 127.0.0.1:0, allowing tmp_path/in/; yields a connected client."""
-    (tmp_path / "in").mkdir()
-    proc = subprocess.Popen(
-        [str(focus_bin), "serve", "--listen", "127.0.0.1:0", "--output", file_url(tmp_path / "lake"),
-         "--allow-source", file_url(tmp_path / "in") + "/", "--shutdown-timeout", "2s"],
-        stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    addr: list[str] = []
-    ready = threading.Event()
-
-    def read():
-        for line in proc.stderr:
-            lines.append(line)
-            if m := re.search(r"msg=listening addr=(\S+)", line):
-                addr.append(m.group(1))
-                ready.set()
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        assert ready.wait(20), "server not listening:\n" + "".join(lines)
-        client = flight.connect(f"grpc://{addr[0]}")
-        deadline = time.monotonic() + 20
-        while True:  # Unavailable until the dataset is open
-            try:
-                list(client.list_actions())
-                break
-            except flight.FlightUnavailableError:
-                assert time.monotonic() < deadline, "server not ready:\n" + "".join(lines)
-                time.sleep(0.05)
-        yield client, tmp_path
-        client.close()
-    finally:
-        proc.terminate()
-        assert proc.wait(10) == 0, "".join(lines)
-
-
-def billed_sum(path: Path) -> Decimal:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        return sum((Decimal(r["BilledCost"]) for r in csv.DictReader(f) if r["BilledCost"]), Decimal(0))
 
 
 def test_push_chunks_and_get(server):

@@ -5,14 +5,9 @@ are made here, in tmp_path, with `cryptography`."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import ipaddress
 import json
-import re
-import subprocess
-import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from focus_helpers import file_url
+from focus_helpers import billed_sum, serve_binary
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "testdata" / "focus" / "focus-1.2" / "aws_focus-1.2_costandusage_100rows.csv"
@@ -65,48 +60,15 @@ def secure(focus_bin, tmp_path):
     cert, key, ca = make_certs(tmp_path)
     tokens = tmp_path / "tokens"
     tokens.write_text(f"# test tokens\n{USER}:{TOKEN}\n{BEARER_ONLY}\n")
-    proc = subprocess.Popen(
-        [str(focus_bin), "serve", "--listen", "127.0.0.1:0", "--output", file_url(tmp_path / "lake"),
-         "--tls-cert", str(cert), "--tls-key", str(key), "--auth-token-file", str(tokens),
-         "--shutdown-timeout", "2s"],
-        stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    addr: list[str] = []
-    ready = threading.Event()
-
-    def read():
-        for line in proc.stderr:
-            lines.append(line)
-            if m := re.search(r"msg=listening addr=(\S+)", line):
-                addr.append(m.group(1))
-                ready.set()
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        assert ready.wait(20), "server not listening:\n" + "".join(lines)
-        client = flight.connect(f"grpc+tls://{addr[0]}", tls_root_certs=ca)
-        deadline = time.monotonic() + 20
-        while True:  # Unavailable until the dataset is open
-            try:
-                list(client.list_actions(options=bearer(TOKEN)))
-                break
-            except flight.FlightUnavailableError:
-                assert time.monotonic() < deadline, "server not ready:\n" + "".join(lines)
-                time.sleep(0.05)
-        client.close()
-        yield addr[0], ca
+    with serve_binary(focus_bin, tmp_path / "lake", "--tls-cert", str(cert), "--tls-key", str(key),
+                      "--auth-token-file", str(tokens), scheme="grpc+tls", tls_root_certs=ca,
+                      ready_options=bearer(TOKEN)) as (addr, lines):
+        yield addr, ca
         assert TOKEN not in "".join(lines) and BEARER_ONLY not in "".join(lines), "a token is in the log"
-    finally:
-        proc.terminate()
-        assert proc.wait(10) == 0, "".join(lines)
 
 
 def bearer(token: str) -> flight.FlightCallOptions:
     return flight.FlightCallOptions(headers=[(b"authorization", b"Bearer " + token.encode())])
-
-
-def billed_sum(path: Path) -> Decimal:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        return sum((Decimal(r["BilledCost"]) for r in csv.DictReader(f) if r["BilledCost"]), Decimal(0))
 
 
 def test_basic_handshake_then_put_and_get(secure):
