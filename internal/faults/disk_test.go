@@ -10,14 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/focus-ingest/focus-ingest/client"
 )
 
 // TestFullDisk fills a real filesystem under a file:// dataset: a tmpfs
 // mounted with room for the base dataset and 512 KiB more. The CLI job
 // and then a DoPut to a server on it must fail cleanly (the CLI with exit
-// status 1 naming the cause; the client with an error that does not leak
-// the path, the cause in the server's log), leave the dataset exactly as
+// status 1 naming the cause; the client with ResourceExhausted and an
+// error that does not leak the path, the cause in the server's log), leave the dataset exactly as
 // before with no stray file, and the server must keep serving: once the
 // filesystem is grown, the same job lands exactly once. Mounting needs
 // root (CAP_SYS_ADMIN); without it the test is skipped saying so.
@@ -49,6 +52,11 @@ func TestFullDisk(t *testing.T) {
 	}
 	if msg := status.Convert(err).Message(); strings.Contains(msg, mnt) {
 		t.Errorf("the client's error leaks the path: %v", err)
+	}
+	// A full disk lasts until an operator frees space: ResourceExhausted,
+	// with no retry hint that would make clients wait for it.
+	if _, hint := client.RetryDelay(err); status.Code(err) != codes.ResourceExhausted || hint {
+		t.Errorf("DoPut on a full disk: %v, want ResourceExhausted without a retry hint", err)
 	}
 	// The server logs the cause as the call ends, asynchronously to the client.
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(srv.logs.String(), "no space left on device"); time.Sleep(20 * time.Millisecond) {
