@@ -68,7 +68,7 @@ fuzz:
 	done
 
 # test_backends.py checks lakes that the Go test TestCrossBackend makes on the emulators; that test runs it.
-py-test: venv build
+py-test: venv build tools
 	FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) $(VENV)/bin/pytest -q tests/python --ignore=tests/python/test_backends.py
 
 test: tools lint go-test fuzz py-test

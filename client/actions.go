@@ -113,7 +113,7 @@ func (c *Client) single(ctx context.Context, action string, body []byte, res pro
 // action runs a DoAction, handing each result body to fn; a refusal
 // because the server is busy (which comes before any result) is retried.
 func (c *Client) action(ctx context.Context, typ string, body []byte, fn func([]byte) error) error {
-	return whileBusy(ctx, c.busyWait, func() error { return c.actionOnce(ctx, typ, body, fn) })
+	return whileBusy(ctx, c.busyWait, nil, func() error { return c.actionOnce(ctx, typ, body, fn) })
 }
 
 // actionOnce runs a DoAction once, handing each result body to fn.

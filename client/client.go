@@ -51,7 +51,8 @@ type Option func(*settings)
 // WithBusyWait sets how long, in total, a read or an action refused
 // because the server is busy (ResourceExhausted with a retry hint) is
 // tried again, waiting as the server says; 0 turns retries off. Default:
-// DefaultBusyWait. Push is never retried: its reader is consumed.
+// DefaultBusyWait. A Push is retried only with PushOptions.Reopen: its
+// reader is consumed.
 func WithBusyWait(d time.Duration) Option { return func(s *settings) { s.busyWait = d } }
 
 // WithToken sends "authorization: Bearer <token>" with every call.

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -312,5 +314,57 @@ func TestBusyRetried(t *testing.T) {
 	_, err = impatient.Query(ctx, &client.Ticket{Dataset: "costs_raw"})
 	if d, ok := client.RetryDelay(err); status.Code(err) != codes.ResourceExhausted || !ok || d <= 0 {
 		t.Errorf("second reader without retries: %v (hint %v, %v); want ResourceExhausted with a hint", err, d, ok)
+	}
+}
+
+// TestPushBusyRetried: while another push holds a server's only job slot,
+// a Push is refused with the server's hint; given Reopen it waits the
+// hint, reads its input again from the start, and commits.
+func TestPushBusyRetried(t *testing.T) {
+	e := startServer(t, func(c *server.Config) { c.MaxJobs = 1 })
+	ctx := context.Background()
+	c := dial(t, e.addr)
+	data, err := os.ReadFile(sample(awsSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	held := make(chan error, 1)
+	go func() {
+		_, err := c.Push(ctx, pr, client.PushOptions{Source: "held.csv", ChunkSize: 1024})
+		held <- err
+	}()
+	if _, err := pw.Write(data[:2048]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(e.logs.String(), "job started"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the held push started no job in 10 s:\n%s", e.logs)
+		}
+	}
+
+	_, err = c.Push(ctx, bytes.NewReader(data), client.PushOptions{Source: "aws.csv"})
+	if d, ok := client.RetryDelay(err); status.Code(err) != codes.ResourceExhausted || !ok || d <= 0 {
+		t.Fatalf("push without Reopen while busy: %v (hint %v, %v); want ResourceExhausted with a hint, not retried", err, d, ok)
+	}
+
+	var waits []time.Duration
+	reopened := 0
+	sum, err := c.Push(ctx, bytes.NewReader(data), client.PushOptions{Source: "aws.csv",
+		Reopen: func() (io.Reader, error) { reopened++; return bytes.NewReader(data), nil },
+		OnBusy: func(d time.Duration, err error) {
+			if len(waits) == 0 { // let the held push finish
+				go func() { pw.Write(data[2048:]); pw.Close() }()
+			}
+			waits = append(waits, d)
+		}})
+	if err != nil {
+		t.Fatalf("push with Reopen while busy: %v", err)
+	}
+	if err := <-held; err != nil {
+		t.Fatalf("held push: %v", err)
+	}
+	if sum.GetRows()["costs_raw"] != 100 || len(waits) == 0 || waits[0] != 2*time.Second || reopened != len(waits) {
+		t.Errorf("push with Reopen: rows %v, waits %v, reopened %d times; want 100 rows after 2 s waits, one reopen each", sum.GetRows(), waits, reopened)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -44,19 +45,48 @@ type PushOptions struct {
 	// Progress, when set, is called as chunks go out and as the server
 	// reports, never concurrently.
 	Progress func(Progress)
+	// Reopen, when set, returns the input again from its start (an
+	// *os.File seeks to 0, say): a push the server refuses as busy
+	// (ResourceExhausted with a retry hint; nothing is committed) is then
+	// pushed again after the hint, for at most the client's busy wait in
+	// total (WithBusyWait). nil: a refused push fails at once.
+	Reopen func() (io.Reader, error)
+	// OnBusy, when set, is told of each such retry before its wait: the
+	// wait and the refusal.
+	OnBusy func(wait time.Duration, err error)
 }
 
 // Push streams r to the server as one job (DoPut of "chunk" batches) and
 // returns its summary once committed. A read error of r, or ctx ending,
-// cancels the stream: the server commits nothing.
+// cancels the stream: the server commits nothing. A refusal because the
+// server is busy is retried when o.Reopen is set.
 func (c *Client) Push(ctx context.Context, r io.Reader, o PushOptions) (*Summary, error) {
-	op := "push " + o.Source
 	if o.Source == "" {
 		return nil, errors.New("push: no source name: set PushOptions.Source (the file name, say)")
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = DefaultChunkSize
 	}
+	if o.Reopen == nil {
+		return c.pushOnce(ctx, r, &o)
+	}
+	var sum *Summary
+	tries := 0
+	err := whileBusy(ctx, c.busyWait, o.OnBusy, func() (err error) {
+		if tries++; tries > 1 {
+			if r, err = o.Reopen(); err != nil {
+				return fmt.Errorf("push %s: reopen the input: %w", o.Source, err)
+			}
+		}
+		sum, err = c.pushOnce(ctx, r, &o)
+		return err
+	})
+	return sum, err
+}
+
+// pushOnce streams r to the server as one job.
+func (c *Client) pushOnce(ctx context.Context, r io.Reader, o *PushOptions) (*Summary, error) {
+	op := "push " + o.Source
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.flight.DoPut(ctx)
@@ -66,7 +96,7 @@ func (c *Client) Push(ctx context.Context, r io.Reader, o PushOptions) (*Summary
 	prog := &pushProgress{fn: o.Progress, p: Progress{Input: o.Source, BytesTotal: sizeOf(r, o.Size)}}
 	results := make(chan pushResult, 1)
 	go func() { results <- readPutResults(stream, prog) }()
-	if err := c.sendChunks(stream, r, &o, prog); err != nil {
+	if err := c.sendChunks(stream, r, o, prog); err != nil {
 		cancel()
 		<-results
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -21,7 +21,7 @@ func (c *Client) Query(ctx context.Context, t *Ticket) (array.RecordReader, erro
 // doGet opens a DoGet stream as a reader; a refusal because the server
 // is busy (--max-concurrent-reads) is retried after its hint.
 func (c *Client) doGet(ctx context.Context, op string, t *flight.Ticket) (r *streamReader, err error) {
-	err = whileBusy(ctx, c.busyWait, func() error {
+	err = whileBusy(ctx, c.busyWait, nil, func() error {
 		r, err = c.doGetOnce(ctx, op, t)
 		return err
 	})

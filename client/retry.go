@@ -31,14 +31,18 @@ func RetryDelay(err error) (time.Duration, bool) {
 
 // whileBusy runs call, and again after the server's hint each time it is
 // refused with one, until call succeeds, fails otherwise, ctx ends, or the
-// next wait would take the total past budget.
-func whileBusy(ctx context.Context, budget time.Duration, call func() error) error {
+// next wait would take the total past budget. onWait, when set, hears of
+// each wait before it starts.
+func whileBusy(ctx context.Context, budget time.Duration, onWait func(time.Duration, error), call func() error) error {
 	var waited time.Duration
 	for {
 		err := call()
 		d, busy := RetryDelay(err)
 		if !busy || waited+d > budget {
 			return err
+		}
+		if onWait != nil {
+			onWait(d, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -57,8 +57,10 @@
 //	a source URL Config.AllowSource refuses       PermissionDenied
 //	more than Config.MaxJobs jobs or MaxReads     ResourceExhausted, with a
 //	DoGets at once; pushed data waiting past      google.rpc.RetryInfo detail and
-//	MaxInflightBytes                              "retry in Ns" (see RetryDelay)
-//	storage outage (storage.ErrUnavailable)       Unavailable
+//	MaxInflightBytes                              "retry in Ns" (client.RetryDelay)
+//	storage outage (storage.ErrUnavailable), or   Unavailable; the message names an
+//	an outage of the output store under a job     input's store, never the output's
+//	output disk full under a job (ENOSPC)         ResourceExhausted, without RetryInfo
 //	cancelled or timed out by the client          Canceled, DeadlineExceeded
 //	anything else                                 Internal: a generic message with a
 //	                                              reference; the cause is logged only

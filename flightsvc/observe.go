@@ -44,6 +44,7 @@ func (s *Service) runJob(ctx context.Context, kind string, svc ingest.Service, s
 	svc.Logger = s.logger(ctx).With("job_id", svc.JobID)
 	svc.Logger.InfoContext(ctx, "job started", "kind", kind, "sources", sources)
 	sum, err := run(svc)
+	err = outputFailure(ctx, err)
 	if err != nil {
 		svc.Logger.WarnContext(ctx, "job failed, nothing committed", "kind", kind, "error", err.Error())
 	}

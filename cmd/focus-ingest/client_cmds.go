@@ -28,6 +28,7 @@ type clientConfig struct {
 	tlsKey    string
 	json      bool
 	help      bool
+	opts      []client.Option // a subcommand's own client options
 }
 
 // bind adds the shared flags to fs.
@@ -46,7 +47,7 @@ func (c *clientConfig) options() ([]client.Option, error) {
 	if c.server == "" {
 		return nil, usagef("no server: give --server grpc://HOST:PORT (or FOCUS_INGEST_SERVER)")
 	}
-	var opts []client.Option
+	opts := c.opts
 	if c.tokenFile != "" {
 		b, err := os.ReadFile(c.tokenFile)
 		if err != nil {
@@ -141,6 +142,7 @@ type pushConfig struct {
 	onError   string
 	overwrite bool
 	progress  string
+	busyWait  time.Duration
 	files     []string
 }
 
@@ -152,6 +154,7 @@ func newPushFlags(c *pushConfig) *flag.FlagSet {
 	fs.StringVar(&c.onError, "on-error", "fail", "on a bad row: fail or quarantine")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "replace everything in the partitions the job touches")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar on stderr: auto|always|never")
+	fs.DurationVar(&c.busyWait, "busy-wait", 2*time.Minute, "retry a FILE the server refuses as busy for up to `DURATION` in total (0: never)")
 	return fs
 }
 
@@ -179,6 +182,10 @@ func (c *pushConfig) check(files []string) error {
 	if err := oneOf("on-error", c.onError, "fail", "quarantine"); err != nil {
 		return err
 	}
+	if c.busyWait < 0 {
+		return usagef("invalid --busy-wait %v: give a duration of 0 or more (e.g. 2m; 0 never retries)", c.busyWait)
+	}
+	c.opts = append(c.opts, client.WithBusyWait(c.busyWait))
 	return oneOf("progress", c.progress, "auto", "always", "never")
 }
 
@@ -210,8 +217,17 @@ func (a *app) push(ctx context.Context, cl *client.Client, c *pushConfig) int {
 	return code
 }
 
-// pushFile pushes one file with a progress bar.
+// pushFile pushes one file with a progress bar. A file (not stdin) the
+// server refuses as busy is pushed again after the server's hint, within
+// --busy-wait.
 func (a *app) pushFile(ctx context.Context, cl *client.Client, c *pushConfig, name string) (ingest.Summary, error) {
+	con := newConsole(a.stderr)
+	bar := newProgressBar(con, c.progress, a.now)
+	o := client.PushOptions{Source: c.source, OnError: c.onError, Overwrite: c.overwrite,
+		Progress: func(p client.Progress) { bar.update(p.Input, p.BytesDone, p.BytesTotal, p.Rows) }}
+	if o.Source == "" {
+		o.Source = filepath.Base(name)
+	}
 	var r io.Reader = os.Stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -220,14 +236,15 @@ func (a *app) pushFile(ctx context.Context, cl *client.Client, c *pushConfig, na
 		}
 		defer f.Close()
 		r = f
+		o.Reopen = func() (io.Reader, error) {
+			_, err := f.Seek(0, io.SeekStart)
+			return f, err
+		}
+		o.OnBusy = func(wait time.Duration, _ error) {
+			fmt.Fprintf(con, "focus-ingest: server busy; retrying %s in %v\n", name, wait)
+		}
 	}
-	source := c.source
-	if source == "" {
-		source = filepath.Base(name)
-	}
-	bar := newProgressBar(newConsole(a.stderr), c.progress, a.now)
-	sum, err := cl.Push(ctx, r, client.PushOptions{Source: source, OnError: c.onError, Overwrite: c.overwrite,
-		Progress: func(p client.Progress) { bar.update(p.Input, p.BytesDone, p.BytesTotal, p.Rows) }})
+	sum, err := cl.Push(ctx, r, o)
 	bar.done()
 	if err != nil {
 		return ingest.Summary{}, err
@@ -343,6 +360,9 @@ flags win):
                          the server's <output>/_rejects/, the rest commits
   --overwrite            replace everything in the partitions the job touches
   --progress MODE        auto (on a terminal)|always|never (default auto)
+  --busy-wait DURATION   a FILE the server refuses as busy (--max-concurrent-jobs,
+                         --max-inflight-bytes) is pushed again after the server's hint, for up
+                         to DURATION in total (default 2m; 0 never retries). Stdin is not retried
 
 Files are pushed in order; the first failure stops: the files before it are committed.
 Exit status: 0 committed, 1 failed (the error on stderr), 2 usage error, 3 committed with

@@ -243,6 +243,8 @@ func TestClientUsageErrors(t *testing.T) {
 		{[]string{"push", srv, "--token-file", filepath.Join(dir, "nope"), f}, "invalid --token-file"},
 		{[]string{"push", "--server", "http://h:1", f}, `scheme "http"`},
 		{[]string{"push", srv, "--tls-cert", f, f}, "--tls-key"},
+		{[]string{"push", srv, "--busy-wait", "-1s", f}, "invalid --busy-wait -1s"},
+		{[]string{"push", srv, "--busy-wait", "soon", f}, "invalid value \"soon\" for flag -busy-wait"},
 		{[]string{"get", srv}, "no output"},
 		{[]string{"get", srv, "--out", "x.csv", "--tag", "env"}, "invalid --tag"},
 		{[]string{"get", srv, "--out", "x.csv", "--format", "xml"}, "invalid --format"},

@@ -10,14 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/focus-ingest/focus-ingest/client"
 )
 
 // TestFullDisk fills a real filesystem under a file:// dataset: a tmpfs
 // mounted with room for the base dataset and 512 KiB more. The CLI job
 // and then a DoPut to a server on it must fail cleanly (the CLI with exit
-// status 1 naming the cause; the client with an error that does not leak
-// the path, the cause in the server's log), leave the dataset exactly as
+// status 1 naming the cause; a DoPut and a DoAction ingest with
+// ResourceExhausted and an error that does not leak the path, the cause in
+// the server's log), leave the dataset exactly as
 // before with no stray file, and the server must keep serving: once the
 // filesystem is grown, the same job lands exactly once. Mounting needs
 // root (CAP_SYS_ADMIN); without it the test is skipped saying so.
@@ -43,23 +47,35 @@ func TestFullDisk(t *testing.T) {
 	wantNoStrays(t, dir, "CLI on a full disk")
 
 	srv := startServer(t, "file://"+dir)
-	_, err = srv.put(context.Background(), "job", input("job.csv"))
-	if err == nil {
-		t.Fatal("DoPut on a full disk committed")
-	}
-	if msg := status.Convert(err).Message(); strings.Contains(msg, mnt) {
-		t.Errorf("the client's error leaks the path: %v", err)
-	}
-	// The server logs the cause as the call ends, asynchronously to the client.
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(srv.logs.String(), "no space left on device"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("server log lacks the cause:\n%s", srv.logs)
+	for _, call := range []struct {
+		name string
+		run  func(ctx context.Context, source, path string) (summary, error)
+	}{{"DoPut", srv.put}, {"DoAction ingest", srv.ingest}} {
+		logged := strings.Count(srv.logs.String(), "no space left on device")
+		_, err = call.run(context.Background(), "job", input("job.csv"))
+		if err == nil {
+			t.Fatalf("%s on a full disk committed", call.name)
 		}
+		if msg := status.Convert(err).Message(); strings.Contains(msg, mnt) {
+			t.Errorf("the client's error leaks the path: %v", err)
+		}
+		// A full disk lasts until an operator frees space: ResourceExhausted,
+		// with no retry hint that would make clients wait for it.
+		if _, hint := client.RetryDelay(err); status.Code(err) != codes.ResourceExhausted || hint {
+			t.Errorf("%s on a full disk: %v, want ResourceExhausted without a retry hint", call.name, err)
+		}
+		// The server logs the cause as the call ends, asynchronously to the client.
+		for deadline := time.Now().Add(5 * time.Second); strings.Count(srv.logs.String(), "no space left on device") == logged; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("server log lacks the cause of the %s:\n%s", call.name, srv.logs)
+			}
+		}
+		t.Logf("%s on a full disk: %v", call.name, err)
+		what := call.name + " on a full disk"
+		wantServed(t, srv, before, what)
+		wantState(t, dir, before, what)
+		wantNoStrays(t, dir, what)
 	}
-	t.Logf("DoPut on a full disk: %v", err)
-	wantServed(t, srv, before, "DoPut on a full disk")
-	wantState(t, dir, before, "DoPut on a full disk")
-	wantNoStrays(t, dir, "DoPut on a full disk")
 
 	if out, err := exec.Command("mount", "-o", "remount,size=512m", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("grow the tmpfs: %v: %s", err, out)
