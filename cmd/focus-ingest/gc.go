@@ -1,6 +1,9 @@
 package main
 
-import "runtime/debug"
+import (
+	"flag"
+	"runtime/debug"
+)
 
 // Garbage collector settings of the ingest command (not of serve, whose
 // concurrent jobs need more), unless GOMEMLIMIT or GOGC are set in the
@@ -15,10 +18,51 @@ const (
 
 // tuneGC applies the settings above, leaving those the environment gives.
 func tuneGC(getenv func(string) string) {
+	setGC(getenv, memoryLimit)
+}
+
+// setGC sets GOGC=200 and the soft memory limit limit, leaving those the
+// environment gives.
+func setGC(getenv func(string) string, limit int64) {
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
+		debug.SetMemoryLimit(limit)
 	}
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+}
+
+// Parts of serve's live-bytes bound L (docs/INTERNALS.md, "Memory model of
+// the server"): L = base + B + J × (W + P) + R × D.
+const (
+	liveBase    = 64 << 20  // runtime, gRPC, Arrow, code, idle connections
+	liveJobW    = 128 << 20 // a job's Parquet writers
+	liveJobP    = 24 << 20  // a job's pipeline
+	liveReadGet = 48 << 20  // a DoGet
+)
+
+// serveGC holds serve's --memory-limit. Serve runs with GOGC=200 and a
+// soft memory limit of L: the heap grows to three times its live bytes
+// while that stays under L (half the collections of GOGC=100), and the
+// collector works harder near L instead of doubling the heap past it.
+type serveGC struct {
+	memoryLimit sizeFlag // 0: the live-bytes bound
+}
+
+// register binds --memory-limit to fs.
+func (g *serveGC) register(fs *flag.FlagSet) {
+	fs.Var(&g.memoryLimit, "memory-limit", "soft memory limit of the Go runtime (`SIZE`); default: the live-bytes bound of the memory model")
+}
+
+// liveBound returns L for jobs J, reads R and in-flight bytes B.
+func liveBound(jobs, reads int, inflight int64) int64 {
+	return liveBase + inflight + int64(jobs)*(liveJobW+liveJobP) + int64(reads)*liveReadGet
+}
+
+// limit returns the soft memory limit of c: --memory-limit, or L.
+func (g *serveGC) limit(c *serveConfig) int64 {
+	if g.memoryLimit > 0 {
+		return int64(g.memoryLimit)
+	}
+	return liveBound(c.maxJobs, c.admit.maxReads, c.admit.maxInflightBytes)
 }
