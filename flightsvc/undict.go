@@ -78,28 +78,30 @@ func undict(mem memory.Allocator, d *array.Dictionary) (arrow.Array, error) {
 	}
 	n := d.Len()
 	keys := idx.Int32Values()
-	valid := func(int) bool { return true }
+	var valid []byte // nil: no nulls
 	if d.NullN() > 0 {
-		valid = d.IsValid
+		valid = d.Data().Buffers()[0].Bytes()
 	}
+	voff := d.Data().Offset()
 
 	offBuf := memory.NewResizableBuffer(mem)
 	offBuf.Resize(arrow.Int32Traits.BytesRequired(n + 1))
-	offs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
+	offs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())[:n+1]
 	total := int64(0)
 	for i, k := range keys {
 		offs[i] = int32(total)
-		if valid(i) {
-			if int(k) < 0 || int(k)+1 >= len(voffs) {
-				offBuf.Release()
-				return nil, fmt.Errorf("dictionary index %d out of range", k)
-			}
-			total += int64(voffs[k+1] - voffs[k])
-			if total > math.MaxInt32 {
-				offBuf.Release()
-				return nil, errors.New("values over 2 GiB in one batch")
-			}
+		if valid != nil && !bitutil.BitIsSet(valid, voff+i) {
+			continue
 		}
+		if uint(k)+1 >= uint(len(voffs)) {
+			offBuf.Release()
+			return nil, fmt.Errorf("dictionary index %d out of range", k)
+		}
+		total += int64(voffs[k+1] - voffs[k])
+	}
+	if total > math.MaxInt32 {
+		offBuf.Release()
+		return nil, errors.New("values over 2 GiB in one batch")
 	}
 	offs[n] = int32(total)
 
