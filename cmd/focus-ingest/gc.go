@@ -18,17 +18,16 @@ const (
 
 // tuneGC applies the settings above, leaving those the environment gives.
 func tuneGC(getenv func(string) string) {
-	setGC(getenv, memoryLimit)
-}
-
-// setGC sets GOGC=200 and the soft memory limit limit, leaving those the
-// environment gives.
-func setGC(getenv func(string) string, limit int64) {
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(limit)
-	}
+	setMemoryLimit(getenv, memoryLimit)
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+}
+
+// setMemoryLimit sets the soft memory limit, unless GOMEMLIMIT is set.
+func setMemoryLimit(getenv func(string) string, limit int64) {
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(limit)
 	}
 }
 
@@ -41,10 +40,12 @@ const (
 	liveReadGet = 48 << 20  // a DoGet
 )
 
-// serveGC holds serve's --memory-limit. Serve runs with GOGC=200 and a
-// soft memory limit of L: the heap grows to three times its live bytes
-// while that stays under L (half the collections of GOGC=100), and the
-// collector works harder near L instead of doubling the heap past it.
+// serveGC holds serve's --memory-limit. Serve keeps Go's GOGC=100 (the
+// heap grows to twice its live bytes) under a soft memory limit of L, so
+// the collector works harder near L instead of doubling the heap past it:
+// the ceiling is about L instead of 2 × L. GOGC=200 was measured: 2-5%
+// less CPU for a DoGet of a month, for a 50% higher peak RSS (one DoPut of
+// 1M rows: 907 MB instead of ~620 MB).
 type serveGC struct {
 	memoryLimit sizeFlag // 0: the live-bytes bound
 }

@@ -30,20 +30,13 @@ func TestServeMemoryLimit(t *testing.T) {
 		}
 	}
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	setGC(func(string) string { return "" }, 1312<<20)
+	setMemoryLimit(func(string) string { return "" }, 1312<<20)
 	if got := debug.SetMemoryLimit(-1); got != 1312<<20 {
 		t.Errorf("memory limit %d, want %d", got, 1312<<20)
 	}
-	if got := debug.SetGCPercent(100); got != gcPercent {
-		t.Errorf("GOGC %d, want %d", got, gcPercent)
-	}
 	debug.SetMemoryLimit(1 << 40)
-	setGC(func(k string) string { return map[string]string{"GOMEMLIMIT": "1GiB", "GOGC": "100"}[k] }, 1312<<20)
+	setMemoryLimit(func(k string) string { return map[string]string{"GOMEMLIMIT": "1GiB"}[k] }, 1312<<20)
 	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
 		t.Errorf("with GOMEMLIMIT set, memory limit %d, want it left at %d", got, int64(1<<40))
-	}
-	if got := debug.SetGCPercent(-1); got != 100 {
-		t.Errorf("with GOGC set, GOGC %d, want it left at 100", got)
 	}
 }

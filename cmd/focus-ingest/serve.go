@@ -228,7 +228,7 @@ func (a *app) serveCmd(ctx context.Context, args []string) int {
 		fmt.Fprint(a.stdout, serveUsageText)
 		return exitOK
 	}
-	setGC(a.getenv, cfg.gc.limit(cfg))
+	setMemoryLimit(a.getenv, cfg.gc.limit(cfg))
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: logLevel(cfg.logLevel)}))
 	srv, err := a.newServer(cfg, log)
 	if err != nil { // a bad token file, certificate or output
@@ -354,8 +354,7 @@ FOCUS_INGEST_AUTH_TOKEN_FILE; flags win):
                              google.rpc.RetryInfo hint ("retry in Ns")
   --memory-limit SIZE        soft memory limit of the Go runtime (default: the memory model's
                              live bound, 64MiB + B + J x 152MiB + R x 48MiB = 1312MiB with
-                             the defaults above; docs/INTERNALS.md); serve runs with GOGC=200.
-                             GOMEMLIMIT and GOGC in the environment win
+                             the defaults above; docs/INTERNALS.md); GOMEMLIMIT, when set, wins
   --shutdown-timeout D       on SIGINT/SIGTERM, how long open calls may finish before
                              they are cancelled (default 10s); a second signal exits at once
   --recover-interval D       how often to clean up after jobs of dead processes on the same
