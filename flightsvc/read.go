@@ -75,7 +75,9 @@ func (r *reader) file(ctx context.Context, f dataset.FileInfo) error {
 		return err
 	}
 	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, r.s.mem)
+	var props pqarrow.ArrowReadProperties
+	readDictColumns(&props, pf.MetaData().Schema)
+	fr, err := pqarrow.NewFileReader(pf, props, r.s.mem)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", f.Path, err)
 	}
@@ -100,15 +102,35 @@ func (r *reader) file(ctx context.Context, f dataset.FileInfo) error {
 	return r.records(ctx, f, fr, present)
 }
 
-// records reads the present columns of fr batch by batch.
+// records reads the present columns of fr batch by batch, a row group at
+// a time: a batch then never spans two dictionaries.
 func (r *reader) records(ctx context.Context, f dataset.FileInfo, fr *pqarrow.FileReader, present []string) error {
-	rr, err := fr.GetRecordReader(ctx, leafIndices(fr, present), nil)
+	leaves := leafIndices(fr, present)
+	for rg := 0; rg < fr.ParquetReader().NumRowGroups(); rg++ {
+		if err := r.rowGroup(ctx, f, fr, leaves, rg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowGroup reads the leaves of row group rg of fr.
+func (r *reader) rowGroup(ctx context.Context, f dataset.FileInfo, fr *pqarrow.FileReader, leaves []int, rg int) error {
+	// Readers reserve a batch's buffers up front: no more than the group holds.
+	fr.Props.BatchSize = max(1, min(readBatchRows, fr.ParquetReader().MetaData().RowGroup(rg).NumRows()))
+	rr, err := fr.GetRecordReader(ctx, leaves, []int{rg})
 	if err != nil {
 		return fmt.Errorf("read %s: %w", f.Path, err)
 	}
 	defer rr.Release()
 	for rr.Next() {
-		if err := r.batch(ctx, f, rr.RecordBatch()); err != nil {
+		rec, err := undictRecord(r.s.mem, rr.RecordBatch())
+		if err != nil {
+			return fmt.Errorf("read %s: %w", f.Path, err)
+		}
+		err = r.batch(ctx, f, rec)
+		rec.Release()
+		if err != nil {
 			return err
 		}
 	}

@@ -52,6 +52,9 @@ type serveConfig struct {
 
 	// Admission limits of the Flight service (admit_flags.go).
 	admit admitConfig
+
+	// Garbage collector settings (gc.go).
+	gc serveGC
 }
 
 // newServeFlags returns the flag set of the serve subcommand bound to c.
@@ -77,6 +80,7 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.BoolVar(&c.help, "help", false, "show this help")
 	addServeLimitFlags(fs, c)
 	c.admit.register(fs)
+	c.gc.register(fs)
 	return fs
 }
 
@@ -224,6 +228,7 @@ func (a *app) serveCmd(ctx context.Context, args []string) int {
 		fmt.Fprint(a.stdout, serveUsageText)
 		return exitOK
 	}
+	setMemoryLimit(a.getenv, cfg.gc.limit(cfg))
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: logLevel(cfg.logLevel)}))
 	srv, err := a.newServer(cfg, log)
 	if err != nil { // a bad token file, certificate or output
@@ -347,6 +352,9 @@ FOCUS_INGEST_AUTH_TOKEN_FILE; flags win):
                              streams (default 268435456 = 256 MiB); past it a stream is
                              held, then refused with RESOURCE_EXHAUSTED. Refusals carry a
                              google.rpc.RetryInfo hint ("retry in Ns")
+  --memory-limit SIZE        soft memory limit of the Go runtime (default: the memory model's
+                             live bound, 64MiB + B + J x 152MiB + R x 48MiB = 1312MiB with
+                             the defaults above; docs/INTERNALS.md); GOMEMLIMIT, when set, wins
   --shutdown-timeout D       on SIGINT/SIGTERM, how long open calls may finish before
                              they are cancelled (default 10s); a second signal exits at once
   --recover-interval D       how often to clean up after jobs of dead processes on the same
