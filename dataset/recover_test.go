@@ -219,6 +219,7 @@ func TestRecoverDeadTemps(t *testing.T) {
 		"_focus/tmp/.1.otherhost.00ff.tmp":             false, // unknown pid elsewhere, fresh
 		"_focus/jobs/j.json.18a2b.tmp":                 true,  // old fileblob temporary
 		"_focus/published/00000000000000000001.1f.tmp": false, // fresh one
+		"_focus/published/00000000000000000002.2f.tmp": true,  // fresh, but its marker exists
 	}
 	old := time.Now().Add(-3 * time.Minute)
 	for name := range files {
@@ -233,6 +234,10 @@ func TestRecoverDeadTemps(t *testing.T) {
 			os.Chtimes(p, old, old)
 		}
 	}
+	marker := filepath.Join(dir, "_focus", "published", "00000000000000000002")
+	if err := os.WriteFile(marker, []byte(time.Now().Format(time.RFC3339Nano)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	st, err := d.Recover(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +248,7 @@ func TestRecoverDeadTemps(t *testing.T) {
 			t.Errorf("%s: removed %v, want %v", name, gone, removed)
 		}
 	}
-	if st.StraysRemoved != 2 {
-		t.Errorf("recover stats %+v, want 2 strays removed", st)
+	if st.StraysRemoved != 3 {
+		t.Errorf("recover stats %+v, want 3 strays removed", st)
 	}
 }

@@ -42,9 +42,12 @@ func tempOfDeadProcess(name string) bool {
 
 // removeDeadTemps deletes, in a dataset on a local directory, the
 // temporary files killed processes left: linkCreator's in _focus/tmp/
-// (named by tempName; a dead process's at once), and fileblob's
-// "<name>.<hex>.tmp" of leases and published markers, once older than
-// leaseExpiry (their writer is unknown; no write takes that long).
+// (named by tempName; a dead process's at once), fileblob's
+// "<seq>.<hex>.tmp" of a published marker once the marker itself exists
+// (publishing is idempotent: a writer still busy with it finds the marker
+// when its rename fails), and fileblob's other temporaries of leases and
+// markers once older than leaseExpiry (their writer is unknown; no write
+// takes that long).
 func (d *Dataset) removeDeadTemps(st *RecoverStats) error {
 	if d.opts.LocalDir == "" {
 		return nil
@@ -68,7 +71,7 @@ func (d *Dataset) removeDeadTemps(st *RecoverStats) error {
 				continue // gone meanwhile
 			}
 			old := now.Sub(info.ModTime()) > leaseExpiry
-			if !old && !(dir == tmpDir && tempOfDeadProcess(e.Name())) {
+			if !old && !(dir == tmpDir && tempOfDeadProcess(e.Name())) && !(dir == publishedPrefix && markerExists(full, e.Name())) {
 				continue
 			}
 			if err := os.Remove(filepath.Join(full, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -78,4 +81,15 @@ func (d *Dataset) removeDeadTemps(st *RecoverStats) error {
 		}
 	}
 	return nil
+}
+
+// markerExists reports whether the published marker that fileblob's
+// temporary name ("<seq>.<hex>.tmp") in dir was writing exists.
+func markerExists(dir, name string) bool {
+	seq, _, ok := strings.Cut(name, ".")
+	if !ok || seq == "" {
+		return false
+	}
+	info, err := os.Stat(filepath.Join(dir, seq))
+	return err == nil && info.Mode().IsRegular()
 }
