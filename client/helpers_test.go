@@ -25,6 +25,17 @@ var samples = filepath.Join("..", "testdata", "focus")
 // sample returns the path of a bundled sample.
 func sample(name string) string { return filepath.Join(samples, name) }
 
+// openSample opens a bundled sample; it is closed when the test ends.
+func openSample(t *testing.T, name string) *os.File {
+	t.Helper()
+	f, err := os.Open(sample(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // env is a real focus-ingest server on 127.0.0.1:0 over a fresh file://
 // dataset, that may ingest URLs under in; and its address and logs.
 type env struct {
