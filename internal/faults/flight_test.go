@@ -148,17 +148,10 @@ func (s *server) put(ctx context.Context, source, path string) (summary, error) 
 	}
 	w.Close()
 	stream.CloseSend()
-	var last []byte
-	for {
+	return finalSummary(func() ([]byte, error) {
 		r, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return decodeSummary(last)
-		}
-		if err != nil {
-			return summary{}, err
-		}
-		last = r.GetAppMetadata()
-	}
+		return r.GetAppMetadata(), err
+	})
 }
 
 // ingest runs DoAction ingest of the file at path as source.
@@ -168,20 +161,26 @@ func (s *server) ingest(ctx context.Context, source, path string) (summary, erro
 	if err != nil {
 		return summary{}, err
 	}
-	var last []byte
-	for {
+	return finalSummary(func() ([]byte, error) {
 		r, err := stream.Recv()
+		return r.GetBody(), err
+	})
+}
+
+// finalSummary reads a job's messages with next until io.EOF and decodes
+// the last one, which must be the summary of a committed job.
+func finalSummary(next func() ([]byte, error)) (summary, error) {
+	var data []byte
+	for {
+		b, err := next()
 		if errors.Is(err, io.EOF) {
-			return decodeSummary(last)
+			break
 		}
 		if err != nil {
 			return summary{}, err
 		}
-		last = r.GetBody()
+		data = b
 	}
-}
-
-func decodeSummary(data []byte) (summary, error) {
 	var sum summary
 	if err := json.Unmarshal(data, &sum); err != nil {
 		return sum, fmt.Errorf("decode summary %q: %w", data, err)
