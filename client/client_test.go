@@ -31,11 +31,7 @@ func TestPushIngestQuery(t *testing.T) {
 	c := dial(t, e.addr)
 	ctx := context.Background()
 
-	f, err := os.Open(sample(awsSample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := openSample(t, awsSample)
 	fi, _ := f.Stat()
 	var mu sync.Mutex
 	var last client.Progress
@@ -173,12 +169,8 @@ func TestPushReadErrorCommitsNothing(t *testing.T) {
 	e := startServer(t)
 	c := dial(t, e.addr)
 	ctx := context.Background()
-	f, err := os.Open(sample(awsSample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, err = c.Push(ctx, &failingReader{f}, client.PushOptions{Source: "aws.csv", ChunkSize: 8192})
+	f := openSample(t, awsSample)
+	_, err := c.Push(ctx, &failingReader{f}, client.PushOptions{Source: "aws.csv", ChunkSize: 8192})
 	if err == nil || !strings.Contains(err.Error(), "push aws.csv: read input: disk on fire") {
 		t.Fatalf("push with a failing reader: %v", err)
 	}
@@ -281,11 +273,7 @@ func TestBusyRetried(t *testing.T) {
 	e := startServer(t, func(c *server.Config) { c.MaxReads = 1 })
 	ctx := context.Background()
 	c := dial(t, e.addr)
-	f, err := os.Open(sample(awsSample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := openSample(t, awsSample)
 	if _, err := c.Push(ctx, f, client.PushOptions{Source: "aws.csv"}); err != nil {
 		t.Fatal(err)
 	}

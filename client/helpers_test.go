@@ -1,14 +1,12 @@
 package client_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	_ "gocloud.dev/blob/fileblob"
 
 	"github.com/focus-ingest/focus-ingest/client"
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
 	"github.com/focus-ingest/focus-ingest/server"
 )
 
@@ -26,22 +25,15 @@ var samples = filepath.Join("..", "testdata", "focus")
 // sample returns the path of a bundled sample.
 func sample(name string) string { return filepath.Join(samples, name) }
 
-// lockedBuffer collects the server's logs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// openSample opens a bundled sample; it is closed when the test ends.
+func openSample(t *testing.T, name string) *os.File {
+	t.Helper()
+	f, err := os.Open(sample(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 // env is a real focus-ingest server on 127.0.0.1:0 over a fresh file://
@@ -49,13 +41,13 @@ func (b *lockedBuffer) String() string {
 type env struct {
 	addr string
 	in   string
-	logs *lockedBuffer
+	logs *testenv.LogBuffer
 }
 
 // startServer runs server.New + Serve until the test ends.
 func startServer(t *testing.T, configure ...func(*server.Config)) *env {
 	t.Helper()
-	e := &env{in: t.TempDir(), logs: &lockedBuffer{}}
+	e := &env{in: t.TempDir(), logs: &testenv.LogBuffer{}}
 	cfg := server.Config{
 		Output:      "file://" + t.TempDir(),
 		AllowSource: []string{"file://" + e.in + "/"},

@@ -3,47 +3,20 @@ package flightsvc
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/focus-ingest/focus-ingest/ingest"
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
 )
-
-// lockedBuffer is a goroutine-safe log sink.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// records returns the JSON log records written so far.
-func (b *lockedBuffer) records(t *testing.T) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, rec)
-	}
-	return out
-}
 
 // TestJobLogsAndOnJob runs the service as a plain plugin (no host
 // attributes): the job's lines share its job id and carry no request id,
 // and OnJob sees the committed job and the failed one.
 func TestJobLogsAndOnJob(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	type done struct {
 		kind string
 		sum  ingest.Summary
@@ -74,7 +47,7 @@ func TestJobLogsAndOnJob(t *testing.T) {
 		t.Fatalf("OnJob calls = %+v", jobs)
 	}
 	msgs := map[string]string{} // message -> job_id
-	for _, rec := range logs.records(t) {
+	for _, rec := range logs.Records(t) {
 		if _, ok := rec["request_id"]; ok {
 			t.Errorf("line without a host id carries request_id: %v", rec)
 		}

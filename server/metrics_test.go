@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,13 +12,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/focus-ingest/focus-ingest/client"
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -150,38 +149,10 @@ func waitSample(t *testing.T, url, sample string, want float64) {
 	}
 }
 
-// logSink collects JSON log records.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) records(t *testing.T) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	dec := json.NewDecoder(bytes.NewReader(s.buf.Bytes()))
-	for dec.More() {
-		var rec map[string]any
-		if err := dec.Decode(&rec); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rec)
-	}
-	return out
-}
-
 // TestRequestIDInJobLogs: every log line of a call, the job's included,
 // carries the client's x-request-id.
 func TestRequestIDInJobLogs(t *testing.T) {
-	logs := &logSink{}
+	logs := &testenv.LogBuffer{}
 	in := t.TempDir() + "/"
 	if err := os.WriteFile(filepath.Join(in, "a.csv"), []byte(sampleCSV), 0o644); err != nil {
 		t.Fatal(err)
@@ -206,7 +177,7 @@ func TestRequestIDInJobLogs(t *testing.T) {
 	}
 
 	byID := map[string][]string{}
-	for _, rec := range logs.records(t) {
+	for _, rec := range logs.Records(t) {
 		if _, ok := rec["job_id"]; !ok {
 			continue
 		}

@@ -132,21 +132,10 @@ func TestPushBusyRetry(t *testing.T) {
 	held = holdPush(t, bin, srv, "held", body)
 	refused := exec.Command(bin, "push", "--server", "grpc://"+srv.addr, "--progress", "never", small)
 	refused.Env = append(os.Environ(), "FOCUS_INGEST_BUSY_WAIT=0")
-	msg, err := refused.CombinedOutput()
-	if code := exitCode(err); code != exitFailed || !strings.Contains(string(msg), "retry in 2s") ||
+	msg, _ := refused.CombinedOutput()
+	if code := refused.ProcessState.ExitCode(); code != exitFailed || !strings.Contains(string(msg), "retry in 2s") ||
 		!strings.Contains(string(msg), "ResourceExhausted") || strings.Contains(string(msg), "retrying") {
 		t.Errorf("push with FOCUS_INGEST_BUSY_WAIT=0 while busy: exit %d, output %q; want exit 1 naming the server's hint", code, msg)
 	}
 	held.release(t, 50_000)
-}
-
-// exitCode is the exit status in err from exec, 0 for nil.
-func exitCode(err error) int {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
 }

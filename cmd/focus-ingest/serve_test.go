@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
 )
 
 func TestServeFlagsFromEnv(t *testing.T) {
@@ -216,10 +217,10 @@ func buildBinary(t *testing.T) string {
 // process is the real binary running serve.
 type process struct {
 	cmd     *exec.Cmd
-	addr    string      // the gRPC address
-	metrics string      // the metrics address, with --metrics-listen
-	logs    *syncBuffer // its stderr
-	done    chan error  // Wait's result
+	addr    string             // the gRPC address
+	metrics string             // the metrics address, with --metrics-listen
+	logs    *testenv.LogBuffer // its stderr
+	done    chan struct{}      // closed once it has exited
 }
 
 var metricsRE = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
@@ -229,32 +230,8 @@ var metricsRE = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
 // ends.
 func startBinary(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(bin, append([]string{"serve"}, args...)...), logs: &syncBuffer{addr: make(chan string, 1)},
-		done: make(chan error, 1)}
-	p.cmd.Env = append(os.Environ(), env...)
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.logs.Write(append(sc.Bytes(), '\n'))
-		}
-		p.done <- p.cmd.Wait()
-	}()
-	select {
-	case p.addr = <-p.logs.addr:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("server not listening after 10s: %s", p.logs)
-	}
+	s := testenv.StartServe(t, bin, env, append([]string{"serve"}, args...)...)
+	p := &process{cmd: s.Cmd, addr: s.Addr, logs: s.Logs, done: s.Done}
 	if m := metricsRE.FindStringSubmatch(p.logs.String()); m != nil {
 		p.metrics = m[1]
 	}
@@ -268,11 +245,10 @@ func (p *process) stop(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Errorf("server after SIGTERM: %v\n%s", err, p.logs)
+	case <-p.done:
+		if !p.cmd.ProcessState.Success() {
+			t.Errorf("server after SIGTERM: %v\n%s", p.cmd.ProcessState, p.logs)
 		}
-		p.done <- err // for the cleanup
 	case <-time.After(5 * time.Second):
 		t.Fatalf("server still running 5s after SIGTERM:\n%s", p.logs)
 	}

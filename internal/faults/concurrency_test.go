@@ -12,7 +12,6 @@ import (
 	_ "gocloud.dev/blob/s3blob"
 
 	"github.com/focus-ingest/focus-ingest/internal/testenv"
-	"github.com/focus-ingest/focus-ingest/storage"
 )
 
 // rounds of concurrent jobs in the concurrency tests.
@@ -45,22 +44,12 @@ func TestTwoServersFile(t *testing.T) { twoServers(t, fileStore(t), before) }
 // the state is read through DoGet of both servers and the bucket listed.
 func TestTwoServersS3(t *testing.T) {
 	needS3(t)
-	emu := testenv.StartS3(t)
-	emu.CreateBucket(t, "lake")
-	url := emu.URL("lake", "focus")
-	ctx := context.Background()
-	b, err := storage.Open(ctx, url, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	_, url, strays := s3Lake(t)
 	st := store{
-		url:  url,
-		env:  testenv.Env(),
-		hive: func(testing.TB, figures, string) {},
-		strays: func(t testing.TB) []string {
-			return straysOf(t, testenv.Keys(t, b), func(k string) ([]byte, error) { return b.ReadAll(ctx, k) })
-		},
+		url:    url,
+		env:    testenv.Env(),
+		hive:   func(testing.TB, figures, string) {},
+		strays: strays,
 	}
 	twoServers(t, st, figures{})
 }

@@ -39,8 +39,9 @@ func TestFullDisk(t *testing.T) {
 	dir := filepath.Join(mnt, "lake")
 	copyDir(t, baseDir, dir)
 
-	out, err := ingestCLI(dir).CombinedOutput()
-	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "no space left on device") {
+	cli := ingestCLI(dir)
+	out, _ := cli.CombinedOutput()
+	if code := cli.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "no space left on device") {
 		t.Fatalf("CLI on a full disk: exit %d, want 1 and \"no space left on device\":\n%s", code, out)
 	}
 	wantState(t, dir, before, "CLI on a full disk")
@@ -52,7 +53,7 @@ func TestFullDisk(t *testing.T) {
 		run  func(ctx context.Context, source, path string) (summary, error)
 	}{{"DoPut", srv.put}, {"DoAction ingest", srv.ingest}} {
 		logged := strings.Count(srv.logs.String(), "no space left on device")
-		_, err = call.run(context.Background(), "job", input("job.csv"))
+		_, err := call.run(context.Background(), "job", input("job.csv"))
 		if err == nil {
 			t.Fatalf("%s on a full disk committed", call.name)
 		}
@@ -106,15 +107,4 @@ func treeSize(t testing.TB, dir string) int64 {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// exitCode is the exit status in err from exec, 0 for nil.
-func exitCode(err error) int {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
 }

@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,9 +9,7 @@ import (
 	"math/big"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +21,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
 )
 
 // server is a `focus-ingest serve` process and a Flight client to it.
@@ -32,22 +31,8 @@ type server struct {
 	addr   string
 	client flight.Client
 	done   chan struct{} // closed when the process has exited
-	logs   *logBuf
+	logs   *testenv.LogBuffer
 }
-
-// logBuf collects a server's stderr.
-type logBuf struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startServer runs `focus-ingest serve` on the dataset url with extra
 // flags and waits until health is SERVING (the dataset is open and
@@ -62,37 +47,10 @@ func startServerEnv(t testing.TB, env []string, url string, extra ...string) *se
 	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--output", url, "--shutdown-timeout", "2s",
 		"--allow-source", "file://" + inputs + "/"}, extra...)
-	s := &server{cmd: exec.Command(bin, args...), done: make(chan struct{}), logs: &logBuf{}}
-	s.cmd.Env = append(os.Environ(), env...)
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			s.logs.mu.Lock()
-			s.logs.buf.Write(append(sc.Bytes(), '\n'))
-			s.logs.mu.Unlock()
-			if m := listeningRE.FindSubmatch(sc.Bytes()); m != nil {
-				addr <- string(m[1])
-			}
-		}
-		s.cmd.Wait()
-		close(s.done)
-	}()
+	p := testenv.StartServe(t, bin, env, args...)
+	s := &server{cmd: p.Cmd, addr: p.Addr, done: p.Done, logs: p.Logs}
 	t.Cleanup(func() { s.kill() })
-	select {
-	case s.addr = <-addr:
-	case <-s.done:
-		t.Fatalf("server exited at start:\n%s", s.logs)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("server not listening after 20s:\n%s", s.logs)
-	}
+	var err error
 	if s.client, err = flight.NewClientWithMiddleware(s.addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20))); err != nil {
 		t.Fatal(err)
@@ -190,17 +148,10 @@ func (s *server) put(ctx context.Context, source, path string) (summary, error) 
 	}
 	w.Close()
 	stream.CloseSend()
-	var last []byte
-	for {
+	return finalSummary(func() ([]byte, error) {
 		r, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return decodeSummary(last)
-		}
-		if err != nil {
-			return summary{}, err
-		}
-		last = r.GetAppMetadata()
-	}
+		return r.GetAppMetadata(), err
+	})
 }
 
 // ingest runs DoAction ingest of the file at path as source.
@@ -210,20 +161,26 @@ func (s *server) ingest(ctx context.Context, source, path string) (summary, erro
 	if err != nil {
 		return summary{}, err
 	}
-	var last []byte
-	for {
+	return finalSummary(func() ([]byte, error) {
 		r, err := stream.Recv()
+		return r.GetBody(), err
+	})
+}
+
+// finalSummary reads a job's messages with next until io.EOF and decodes
+// the last one, which must be the summary of a committed job.
+func finalSummary(next func() ([]byte, error)) (summary, error) {
+	var data []byte
+	for {
+		b, err := next()
 		if errors.Is(err, io.EOF) {
-			return decodeSummary(last)
+			break
 		}
 		if err != nil {
 			return summary{}, err
 		}
-		last = r.GetBody()
+		data = b
 	}
-}
-
-func decodeSummary(data []byte) (summary, error) {
 	var sum summary
 	if err := json.Unmarshal(data, &sum); err != nil {
 		return sum, fmt.Errorf("decode summary %q: %w", data, err)

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/focus-ingest/focus-ingest/internal/testenv"
+	"github.com/focus-ingest/focus-ingest/storage"
 )
 
 // Sizes and seed of a run. The defaults fit `make test`; `make faults`
@@ -35,6 +39,24 @@ var (
 func needS3(t *testing.T) {
 	if !withS3 {
 		t.Skip("S3 emulator case: 1.5-3 min on moto, beyond the CI budget; runs with FOCUS_INGEST_FAULT_S3=1 (make faults)")
+	}
+}
+
+// s3Lake starts the S3 emulator (moto) with a bucket "lake" and returns
+// it, the dataset URL in it, and what lists the stray files there.
+func s3Lake(t *testing.T) (emu *testenv.Emulator, url string, strays func(testing.TB) []string) {
+	t.Helper()
+	emu = testenv.StartS3(t)
+	emu.CreateBucket(t, "lake")
+	url = emu.URL("lake", "focus")
+	ctx := context.Background()
+	b, err := storage.Open(ctx, url, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return emu, url, func(t testing.TB) []string {
+		return straysOf(t, testenv.Keys(t, b), func(k string) ([]byte, error) { return b.ReadAll(ctx, k) })
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/focus-ingest/focus-ingest/internal/testenv"
-	"github.com/focus-ingest/focus-ingest/storage"
 )
 
 // TestServerStorageOutage takes the S3 emulator away while a server runs
@@ -22,18 +21,8 @@ import (
 // data must be intact, and the next job must land exactly once.
 func TestServerStorageOutage(t *testing.T) {
 	needS3(t)
-	emu := testenv.StartS3(t)
-	emu.CreateBucket(t, "lake")
-	url := emu.URL("lake", "focus")
+	emu, url, strays := s3Lake(t)
 	ctx := context.Background()
-	b, err := storage.Open(ctx, url, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	objStrays := func() []string {
-		return straysOf(t, testenv.Keys(t, b), func(k string) ([]byte, error) { return b.ReadAll(ctx, k) })
-	}
 	one, err := checker.expect("small1.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +41,7 @@ func TestServerStorageOutage(t *testing.T) {
 		_, err := srv.put(ctx, "b", input("job.csv"))
 		done <- err
 	}()
-	for deadline := time.Now().Add(30 * time.Second); !staging(objStrays()); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !staging(strays(t)); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the job staged nothing in 30 s:\n%s", srv.logs)
 		}
@@ -77,7 +66,7 @@ func TestServerStorageOutage(t *testing.T) {
 
 	emu.Restart(t)
 	start = time.Now()
-	for s := objStrays(); len(s) > 0; s = objStrays() {
+	for s := strays(t); len(s) > 0; s = strays(t) {
 		if time.Since(start) > 30*time.Second {
 			t.Fatalf("30 s after the store came back, %d stray objects remain: %v\n%s", len(s), s, srv.logs)
 		}
@@ -89,7 +78,7 @@ func TestServerStorageOutage(t *testing.T) {
 		t.Fatalf("job after the outage: %v\n%s", err, srv.logs)
 	}
 	wantServed(t, srv, both, "job after the outage")
-	if s := objStrays(); len(s) > 0 {
+	if s := strays(t); len(s) > 0 {
 		t.Fatalf("stray objects after the job: %v", s)
 	}
 	srv.stop(t)

@@ -1,17 +1,13 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,82 +34,32 @@ func binary(t *testing.T) string {
 type server struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *logBuffer
+	logs *testenv.LogBuffer
 }
-
-// logBuffer keeps the server's stderr.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *logBuffer) add(line string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.WriteString(line + "\n")
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startServer runs `focus-ingest serve` with args on a free port and
 // waits until it serves; the process is stopped when the test ends.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--log-level", "info"}, args...)
-	cmd := exec.Command(binary(t), args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, logs: &logBuffer{}}
-	addr, serving := make(chan string, 1), make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.logs.add(line)
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				addr <- m[1]
-			}
-			if strings.Contains(line, "msg=serving") {
-				close(serving)
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
+	p := testenv.StartServe(t, binary(t), nil, args...)
+	s := &server{cmd: p.Cmd, addr: p.Addr, logs: p.Logs}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		_ = p.Cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-done:
+		case <-p.Done:
 		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+			_ = p.Cmd.Process.Kill()
+			<-p.Done
 		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", s.logs)
 		}
 	})
-	select {
-	case s.addr = <-addr:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not listen; log:\n%s", s.logs)
-	}
-	select {
-	case <-serving:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not serve; log:\n%s", s.logs)
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(s.logs.String(), "msg=serving"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not serve; log:\n%s", s.logs)
+		}
 	}
 	return s
 }

@@ -20,4 +20,9 @@
 // random key shared with every Azurite this process starts, and
 // STORAGE_EMULATOR_HOST for the GCS emulator (so one GCS emulator at a time
 // per test binary).
+//
+// StartServe does the same for the `focus-ingest serve` binary itself: it
+// runs the process, keeps its stderr in a LogBuffer and returns the
+// address it logged it listens on. LogBuffer is also the log sink of
+// tests that run a server in process.
 package testenv
