@@ -70,19 +70,11 @@ func (s *Service) ingestAction(ctx context.Context, body []byte, send func([]byt
 		return err
 	}
 	o := jobOptions{req.GetFormat(), req.GetCompression(), req.GetOnError(), req.GetOverwrite()}
-	if err := o.check(); err != nil {
-		return err
-	}
-	release, err := s.adm.job()
+	inputs, done, err := s.startSourceJob(ctx, o, req.GetSources())
 	if err != nil {
 		return err
 	}
-	defer release()
-	inputs, err := s.expand(ctx, req.GetSources())
-	if err != nil {
-		return err
-	}
-	defer storage.Close(inputs)
+	defer done()
 	svc := s.ingestService(o, func(p ingest.Progress) { _ = send(encode(progressMessage(p))) })
 	svc.Source = req.GetSource()
 	sum, err := s.runJob(ctx, JobIngest, svc, redactedSources(req.GetSources()), func(svc ingest.Service) (ingest.Summary, error) {

@@ -119,6 +119,24 @@ func (s *Service) ingestService(o jobOptions, progress func(ingest.Progress)) in
 	}
 }
 
+// startSourceJob starts a job over source URLs (ingest, validate): it
+// checks o, takes a job slot, then expands sources; done closes the
+// inputs and frees the slot.
+func (s *Service) startSourceJob(ctx context.Context, o jobOptions, sources []string) (inputs []storage.Input, done func(), err error) {
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
+	release, err := s.adm.job()
+	if err != nil {
+		return nil, nil, err
+	}
+	if inputs, err = s.expand(ctx, sources); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return inputs, func() { storage.Close(inputs); release() }, nil
+}
+
 // expand resolves source patterns into inputs, checking each object URL
 // with AllowSource. The caller closes the inputs with storage.Close.
 func (s *Service) expand(ctx context.Context, sources []string) ([]storage.Input, error) {

@@ -44,19 +44,11 @@ func (s *Service) validateAction(ctx context.Context, body []byte, send func([]b
 		return err
 	}
 	o := jobOptions{format: req.GetFormat(), compression: req.GetCompression()}
-	if err := o.check(); err != nil {
-		return err
-	}
-	release, err := s.adm.job()
+	inputs, done, err := s.startSourceJob(ctx, o, req.GetSources())
 	if err != nil {
 		return err
 	}
-	defer release()
-	inputs, err := s.expand(ctx, req.GetSources())
-	if err != nil {
-		return err
-	}
-	defer storage.Close(inputs)
+	defer done()
 	v := &validation{sum: &focuspb.Summary{Type: typeSummary, Rows: map[string]int64{}}, max: int(req.GetMaxErrors()), days: map[int32]bool{}}
 	if v.max <= 0 {
 		v.max = defaultMaxErrors
