@@ -318,7 +318,7 @@ func (d *Dataset) publish(ctx context.Context, e *entry) error {
 			return fmt.Errorf("delete %s: %w", p, err)
 		}
 	}
-	if err := put(ctx, d.bucket, publishedKey(e.Seq), []byte(e.Committed.Format(time.RFC3339Nano)), "text/plain"); err != nil {
+	if err := put(ctx, d.bucket, d.opts.LocalDir, publishedKey(e.Seq), []byte(e.Committed.Format(time.RFC3339Nano)), "text/plain"); err != nil {
 		return fmt.Errorf("write published marker %d: %w", e.Seq, err)
 	}
 	// NotFound: another publisher of the entry deleted files under the

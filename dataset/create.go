@@ -110,7 +110,31 @@ func writeTemp(dir string, data []byte) (string, error) {
 }
 
 // put stores data at key, replacing any object there, through
-// Bucket.Upload (see uploadCreator for why not a Writer).
-func put(ctx context.Context, b *blob.Bucket, key string, data []byte, contentType string) error {
-	return b.Upload(ctx, key, bytes.NewReader(data), &blob.WriterOptions{ContentType: contentType})
+// Bucket.Upload (see uploadCreator for why not a Writer); on a local
+// directory (localDir set) through a temporary of writeTemp's in
+// _focus/tmp/ renamed into place, so that a process killed mid-write
+// leaves a file Recover knows is dead, not fileblob's anonymous one.
+func put(ctx context.Context, b *blob.Bucket, localDir, key string, data []byte, contentType string) error {
+	if localDir == "" {
+		return b.Upload(ctx, key, bytes.NewReader(data), &blob.WriterOptions{ContentType: contentType})
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	final := filepath.Join(localDir, filepath.FromSlash(key))
+	tmps := filepath.Join(localDir, filepath.FromSlash(tmpDir))
+	for _, dir := range []string{filepath.Dir(final), tmps} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", key, err)
+		}
+	}
+	tmp, err := writeTemp(tmps, data)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
 }

@@ -51,7 +51,7 @@ func startLease(ctx context.Context, d *Dataset, job string) (*lease, error) {
 	now := d.opts.Now().UTC()
 	info := leaseInfo{Job: job, Host: host, PID: os.Getpid(), Started: now, Heartbeat: now}
 	running.Store(job, true)
-	if err := writeLease(ctx, d.bucket, info); err != nil {
+	if err := writeLease(ctx, d.bucket, d.opts.LocalDir, info); err != nil {
 		running.Delete(job)
 		return nil, err
 	}
@@ -67,17 +67,17 @@ func startLease(ctx context.Context, d *Dataset, job string) (*lease, error) {
 				return
 			case <-t.C:
 				info.Heartbeat = d.opts.Now().UTC()
-				_ = writeLease(bg, d.bucket, info) // a missed beat is retried at the next tick
+				_ = writeLease(bg, d.bucket, d.opts.LocalDir, info) // a missed beat is retried at the next tick
 			}
 		}
 	}()
 	return l, nil
 }
 
-// writeLease stores info.
-func writeLease(ctx context.Context, b *blob.Bucket, info leaseInfo) error {
+// writeLease stores info (see put for localDir).
+func writeLease(ctx context.Context, b *blob.Bucket, localDir string, info leaseInfo) error {
 	data, _ := json.Marshal(info)
-	return put(ctx, b, leaseKey(info.Job), data, "application/json")
+	return put(ctx, b, localDir, leaseKey(info.Job), data, "application/json")
 }
 
 // stop ends the refresh and waits for it.

@@ -116,7 +116,7 @@ func TestRecoverExpiredLease(t *testing.T) {
 		j, _ := d.Begin(ctx, JobOptions{ID: "old"})
 		j.lease.stop()
 		info := leaseInfo{Job: "old", Host: "elsewhere", PID: os.Getpid(), Heartbeat: time.Now().Add(-3 * time.Minute)}
-		if err := writeLease(ctx, b, info); err != nil {
+		if err := writeLease(ctx, b, "", info); err != nil {
 			t.Fatal(err)
 		}
 		fresh, _ := d.Begin(ctx, JobOptions{ID: "fresh"})
@@ -176,7 +176,7 @@ func markDead(t *testing.T, b *blob.Bucket, job string) {
 	host, _ := os.Hostname()
 	now := time.Now().UTC()
 	info := leaseInfo{Job: job, Host: host, PID: cmd.ProcessState.Pid(), Started: now, Heartbeat: now}
-	if err := writeLease(context.Background(), b, info); err != nil {
+	if err := writeLease(context.Background(), b, "", info); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -226,12 +226,24 @@ type process struct {
 var metricsRE = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
 
 // startBinary runs bin serve with args (and env added to the
-// environment) and waits until it listens; it is killed when the test
+// environment) and waits until it serves; it is killed when the test
 // ends.
 func startBinary(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
 	s := testenv.StartServe(t, bin, env, append([]string{"serve"}, args...)...)
 	p := &process{cmd: s.Cmd, addr: s.Addr, logs: s.Logs, done: s.Done}
+	// Listening comes before the dataset is open: until "serving", calls
+	// are Unavailable.
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.logs.String(), "msg=serving"); time.Sleep(10 * time.Millisecond) {
+		select {
+		case <-p.done:
+			t.Fatalf("server exited before serving:\n%s", p.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not serving in 20 s:\n%s", p.logs)
+		}
+	}
 	if m := metricsRE.FindStringSubmatch(p.logs.String()); m != nil {
 		p.metrics = m[1]
 	}
