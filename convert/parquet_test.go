@@ -189,9 +189,14 @@ func TestInt96Micros(t *testing.T) {
 // length, INT96 timestamps when int96.
 func writeParquet(t *testing.T, schema *arrow.Schema, recs []arrow.RecordBatch, rowGroup int64, int96 bool) []byte {
 	t.Helper()
+	return writeParquetProps(t, schema, recs, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(rowGroup)),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithDeprecatedInt96Timestamps(int96)))
+}
+
+// writeParquetProps writes recs as one Parquet file with these properties.
+func writeParquetProps(t *testing.T, schema *arrow.Schema, recs []arrow.RecordBatch, props *parquet.WriterProperties, aprops pqarrow.ArrowWriterProperties) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	props := parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(rowGroup))
-	aprops := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithDeprecatedInt96Timestamps(int96))
 	w, err := pqarrow.NewFileWriter(schema, &buf, props, aprops)
 	if err != nil {
 		t.Fatal(err)
@@ -808,23 +813,11 @@ func TestParquetManyPages(t *testing.T) {
 	}
 	_, recs := csvBatches(t, path, 1000)
 	defer releaseAll(recs)
-	var buf bytes.Buffer
 	props := parquet.NewWriterProperties(parquet.WithDataPageSize(512), parquet.WithDictionaryDefault(false),
 		parquet.WithBatchSize(16))
-	w, err := pqarrow.NewFileWriter(recs[0].Schema(), &buf, props, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rec := range recs {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	data := writeParquetProps(t, recs[0].Schema(), recs, props, pqarrow.DefaultWriterProps())
 	for _, batch := range []int{333, 5000} {
-		got, _, err := readParquetTable(t, buf.Bytes(), Options{BatchSize: batch})
+		got, _, err := readParquetTable(t, data, Options{BatchSize: batch})
 		if err != nil {
 			t.Fatal(err)
 		}
