@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,14 +108,21 @@ func (j *Job) commit(ctx context.Context) (*entry, error) {
 	}
 }
 
-// finishAll completes every open file and the rejects file.
+// finishAll completes every open file, in parallel (each writes out its
+// last row group), and the rejects file.
 func (j *Job) finishAll() error {
-	for k, p := range j.open {
-		delete(j.open, k)
-		if err := j.finishPart(p); err != nil {
-			j.fail(err)
-			return err
+	parts := slices.Collect(maps.Values(j.open))
+	clear(j.open)
+	errs := make([]error, len(parts))
+	parallel(len(parts), func(i int) { errs[i] = parts[i].finish() })
+	for i, p := range parts {
+		if errs[i] == nil {
+			j.done = append(j.done, p.info)
 		}
+	}
+	if err := firstError(errs); err != nil {
+		j.fail(err)
+		return err
 	}
 	if j.rejects != nil {
 		s := j.rejects

@@ -14,7 +14,7 @@ import (
 // groupByDay returns the permutation that puts the rows of each day
 // together, days in order of first appearance and rows in input order
 // within a day, and the runs of days it makes. A counting sort: one pass
-// to count, one to place.
+// to count, one to place. perm is a scratch buffer, returned for reuse.
 func groupByDay(days []int32, perm []int32) ([]int32, []run) {
 	pos := map[int32]int{}
 	var runs []run
@@ -40,24 +40,6 @@ func groupByDay(days []int32, perm []int32) ([]int32, []run) {
 		r.end++
 	}
 	return perm, runs
-}
-
-// gatherRecord returns the rows idx of rec, in that order, as a new record.
-func gatherRecord(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, idx []int32) (arrow.RecordBatch, error) {
-	cols := make([]arrow.Array, 0, rec.NumCols())
-	defer func() {
-		for _, c := range cols {
-			c.Release()
-		}
-	}()
-	for _, c := range rec.Columns() {
-		out, err := gatherArray(ctx, mem, c, idx)
-		if err != nil {
-			return nil, err
-		}
-		cols = append(cols, out)
-	}
-	return array.NewRecordBatch(rec.Schema(), cols, int64(len(idx))), nil
 }
 
 // gatherArray returns the values idx of a as a new array. Strings, fixed
@@ -213,4 +195,13 @@ func releaseAll(bufs ...*memory.Buffer) {
 			b.Release()
 		}
 	}
+}
+
+// iota returns buf filled with 0 to n-1.
+func iota(buf []int32, n int) []int32 {
+	buf = buf[:0]
+	for i := range n {
+		buf = append(buf, int32(i))
+	}
+	return buf
 }

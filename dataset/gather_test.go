@@ -3,7 +3,6 @@ package dataset
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -13,9 +12,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/memblob"
-
-	"github.com/focus-ingest/focus-ingest/convert"
 )
 
 // interleavedRows returns n rows over days days, interleaved, with null
@@ -68,21 +64,21 @@ func TestGatherMatchesTake(t *testing.T) {
 				}
 			}
 		}
-		got, err := gatherRecord(ctx, mem, rec, perm)
-		if err != nil {
-			t.Fatal(err)
-		}
 		for c, col := range rec.Columns() {
+			got, err := gatherArray(ctx, mem, col, perm)
+			if err != nil {
+				t.Fatal(err)
+			}
 			want, err := takeArray(ctx, mem, col, perm)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !array.Equal(got.Column(c), want) {
-				t.Errorf("%s: column %s differs from Take:\n got %v\nwant %v", name, rec.ColumnName(c), got.Column(c), want)
+			if !array.Equal(got, want) {
+				t.Errorf("%s: column %s differs from Take:\n got %v\nwant %v", name, rec.ColumnName(c), got, want)
 			}
+			got.Release()
 			want.Release()
 		}
-		got.Release()
 	}
 }
 
@@ -124,49 +120,6 @@ func TestBufferedBytesBound(t *testing.T) {
 			r.Close()
 		}
 	})
-}
-
-// TestGroupByDay checks that GroupByDay puts each day's rows in one run,
-// keeps every row, and returns an already grouped batch as it is.
-func TestGroupByDay(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	ctx := context.Background()
-	d := mustOpen(t, memblob.OpenBucket(nil), testOptions(mem))
-	j, err := d.Begin(ctx, JobOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Abort(ctx)
-	rec := batch(t, mem, true, interleavedRows(2000, 5))
-	defer rec.Release()
-	grouped, err := j.GroupByDay(ctx, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer grouped.Release()
-	if grouped == rec {
-		t.Fatal("interleaved batch returned as it is")
-	}
-	if runs := dayRuns(convert.Days(grouped, nil)); len(runs) != 5 {
-		t.Errorf("%d runs of days after grouping, want 5", len(runs))
-	}
-	want, got := map[string]int{}, map[string]int{}
-	for i := range int(rec.NumRows()) {
-		want[rowString(rec, i)]++
-		got[rowString(grouped, i)]++
-	}
-	if !maps.Equal(got, want) {
-		t.Error("grouping changed the rows")
-	}
-	again, err := j.GroupByDay(ctx, grouped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again != grouped {
-		t.Error("grouped batch copied again")
-	}
-	again.Release()
 }
 
 // rowString renders row i of rec.

@@ -240,7 +240,7 @@ func (j *Job) bound() error {
 		for _, p := range j.open {
 			n := p.buffered()
 			total += n
-			if n > most && p.rgRows > 0 {
+			if n > most && p.rg.rows > 0 {
 				largest, most = p, n
 			}
 		}

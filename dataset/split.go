@@ -2,63 +2,31 @@ package dataset
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/focus-ingest/focus-ingest/convert"
 )
 
-// run is a contiguous range of rows of one day.
+// run is a range of rows of one day, in a permutation of a record's rows.
 type run struct {
 	day        int32
 	start, end int
 }
 
-// dayRuns returns the maximal runs of equal days.
-func dayRuns(days []int32) []run {
-	var runs []run
-	for i := 0; i < len(days); {
-		k := i + 1
-		for k < len(days) && days[k] == days[i] {
-			k++
-		}
-		runs = append(runs, run{days[i], i, k})
-		i = k
-	}
-	return runs
-}
-
-// minRunRows is the average run length below which rows are grouped by
-// day in a copy instead of sliced: many tiny slices cost more than one copy.
-const minRunRows = 256
-
-// split writes the rows of rec to the files of their days: zero-copy
-// slices of contiguous runs, of rec or of a copy of it grouped by day.
-// Different files are written in parallel (writeParts).
+// split adds the rows of rec to the files of their days (days[i] is the
+// day of row i). Different files take their rows in parallel (writeParts).
 func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, days []int32) error {
-	rec, runs, perm, err := group(ctx, j.d.opts.Allocator, rec, days, j.perm)
+	perm, runs := groupByDay(days, j.perm)
 	j.perm = perm
-	if err != nil {
-		return fmt.Errorf("write %s: group rows by day: %w", source, err)
-	}
-	defer rec.Release()
-	if len(runs) == 1 {
-		p, err := j.part(ctx, source, runs[0].day, rec.Schema())
-		if err != nil {
-			return err
-		}
-		return p.write(rec)
-	}
 	var pending []partRuns
 	for _, r := range runs {
 		if j.evicts(source, r.day) {
 			// the file finished to make room may be one pending writes go to
-			if err := writeParts(rec, pending); err != nil {
+			if err := writeParts(ctx, rec, perm, pending); err != nil {
 				return err
 			}
 			pending = pending[:0]
@@ -69,7 +37,7 @@ func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, d
 		}
 		pending = addRun(pending, p, r)
 	}
-	return writeParts(rec, pending)
+	return writeParts(ctx, rec, perm, pending)
 }
 
 // partRuns are the runs of a record that go to one file, in order.
@@ -89,37 +57,28 @@ func addRun(pending []partRuns, p *partFile, r run) []partRuns {
 	return append(pending, partRuns{p: p, runs: []run{r}})
 }
 
-// write writes the runs of rec to the file.
-func (t partRuns) write(rec arrow.RecordBatch) error {
+// write writes the rows of rec its runs select in perm to the file.
+func (t partRuns) write(ctx context.Context, rec arrow.RecordBatch, perm []int32) error {
 	for _, r := range t.runs {
-		part := rec.NewSlice(int64(r.start), int64(r.end))
-		err := t.p.write(part)
-		part.Release()
-		if err != nil {
+		if err := t.p.write(ctx, rec, perm[r.start:r.end]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeParts writes the runs of rec to their files, on up to GOMAXPROCS
-// goroutines: each file has its own Parquet encoder, allocation count and
-// upload, so different files can be encoded at once (each by one
+// writeParts writes the rows of rec to their files, on up to GOMAXPROCS
+// goroutines: each file has its own buffers, Parquet encoder, allocation
+// count and upload, so different files can take rows at once (each by one
 // goroutine). It returns the error of the first failed file in order.
-func writeParts(rec arrow.RecordBatch, todo []partRuns) error {
+func writeParts(ctx context.Context, rec arrow.RecordBatch, perm []int32, todo []partRuns) error {
 	errs := make([]error, len(todo))
-	var next atomic.Int64
-	work := func() {
-		for i := int(next.Add(1)) - 1; i < len(todo); i = int(next.Add(1)) - 1 {
-			errs[i] = todo[i].write(rec)
-		}
-	}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(todo)) - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	parallel(len(todo), func(i int) { errs[i] = todo[i].write(ctx, rec, perm) })
+	return firstError(errs)
+}
+
+// firstError returns the first non-nil error of errs.
+func firstError(errs []error) error {
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -128,40 +87,21 @@ func writeParts(rec arrow.RecordBatch, todo []partRuns) error {
 	return nil
 }
 
-// group returns rec (retained) and its runs of days, or, when the days
-// interleave heavily (runs shorter than minRunRows on average, a day in
-// several runs), a copy of rec from mem with the rows of each day
-// together, and its runs. The caller releases the record. perm is a
-// scratch buffer, returned for reuse.
-func group(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, days, perm []int32) (arrow.RecordBatch, []run, []int32, error) {
-	runs := dayRuns(days)
-	if len(runs) > 1 && len(days)/len(runs) < minRunRows {
-		var groups []run
-		perm, groups = groupByDay(days, perm)
-		if len(groups) < len(runs) {
-			grouped, err := gatherRecord(ctx, mem, rec, perm)
-			return grouped, groups, perm, err
+// parallel calls f(0) to f(n-1) on up to GOMAXPROCS goroutines, the
+// calling one included, and returns when all have returned.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+			f(i)
 		}
 	}
-	rec.Retain()
-	return rec, runs, perm, nil
-}
-
-// GroupByDay returns rec with the rows of each day of ChargePeriodStart
-// together (days in order of first appearance, rows in input order within
-// a day): rec itself, retained, when its days are already in long runs,
-// else a copy. The caller releases it. Write then writes slices of it
-// without copying. GroupByDay, unlike the other methods, may run
-// concurrently with them: a pipeline groups a batch while the job writes
-// the one before.
-func (j *Job) GroupByDay(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
-	days := convert.Days(rec, nil)
-	if len(days) == 0 {
-		rec.Retain()
-		return rec, nil
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) - 1 {
+		wg.Go(work)
 	}
-	out, _, _, err := group(ctx, j.d.opts.Allocator, rec, days, nil)
-	return out, err
+	work()
+	wg.Wait()
 }
 
 // collectTags adds the distinct tags of rec to the job's per-day sets.

@@ -169,20 +169,19 @@ func (s *sink) abort() {
 	<-s.done
 }
 
-// partFile is one Parquet file being written to staging.
+// partFile is one Parquet file being written to staging. Its rows are
+// buffered a row group at a time (rowGroup) and encoded when the row
+// group is written out.
 type partFile struct {
-	info   FileInfo
-	staged string
-	sink   *sink
-	fw     *pqarrow.FileWriter
-	mem    *countingAllocator // the Parquet writer's allocator
-	// plainCols and plainWidth are the count and total byte width of
-	// the plain-encoded (decimal) columns.
-	plainCols, plainWidth int64
-	schema                *arrow.Schema
-	rgRows                int
-	maxRG                 int
-	lastUse               int64
+	info    FileInfo
+	staged  string
+	sink    *sink
+	fw      *pqarrow.FileWriter
+	mem     *countingAllocator // the Parquet writer's allocator
+	rg      *rowGroup
+	schema  *arrow.Schema
+	maxRG   int
+	lastUse int64
 }
 
 // createPart starts a Parquet file with schema at staged key.
@@ -199,14 +198,8 @@ func createPart(ctx context.Context, b *blob.Bucket, staged string, schema *arro
 		s.abort()
 		return nil, fmt.Errorf("create %s: %w", staged, err)
 	}
-	p := &partFile{staged: staged, sink: s, fw: fw, mem: mem, schema: schema, maxRG: o.RowGroupRows}
-	for _, f := range schema.Fields() {
-		if id := f.Type.ID(); id == arrow.DECIMAL128 || id == arrow.DECIMAL256 { // see writerProps
-			p.plainCols++
-			p.plainWidth += int64(f.Type.(arrow.FixedWidthDataType).BitWidth() / 8)
-		}
-	}
-	return p, nil
+	rg := newRowGroup(schema, int(props.DictionaryPageSizeLimit()))
+	return &partFile{staged: staged, sink: s, fw: fw, mem: mem, rg: rg, schema: schema, maxRG: o.RowGroupRows}, nil
 }
 
 // countingAllocator counts the bytes allocated through it and not freed:
@@ -235,61 +228,52 @@ func (c *countingAllocator) Free(b []byte) {
 	c.mem.Free(b)
 }
 
-// write appends rec, starting a new buffered row group whenever the
-// current one holds maxRG rows. On error the file is aborted.
-func (p *partFile) write(rec arrow.RecordBatch) error {
-	n := int(rec.NumRows())
-	for off := 0; off < n; {
-		if p.rgRows == p.maxRG {
+// write appends the rows of rec, writing out the row group whenever it
+// holds maxRG rows. On error the file is aborted.
+func (p *partFile) write(ctx context.Context, rec arrow.RecordBatch, rows []int32) error {
+	for len(rows) > 0 {
+		if p.rg.rows == p.maxRG {
 			if err := p.flush(); err != nil {
 				return err
 			}
 		}
-		k := min(n-off, p.maxRG-p.rgRows)
-		if err := p.writeSlice(rec, off, k); err != nil {
+		k := min(len(rows), p.maxRG-p.rg.rows)
+		if err := p.check(p.rg.add(ctx, p.mem, rec, rows[:k])); err != nil {
 			return err
 		}
-		off += k
+		p.info.Rows += int64(k)
+		rows = rows[k:]
 	}
 	return nil
 }
 
-// flush writes out the buffered row group, if it holds rows, and starts
-// the next one.
+// flush writes out the buffered row group, if it holds rows: each column
+// in one piece, string columns as dictionaries.
 func (p *partFile) flush() error {
-	if p.rgRows == 0 {
+	if p.rg.rows == 0 {
 		return nil
 	}
-	if err := p.check(p.fw.NewBufferedRowGroupChecked()); err != nil {
+	if err := p.check(p.fw.NewRowGroupChecked()); err != nil {
 		return err
 	}
-	p.rgRows = 0
+	for _, c := range p.rg.cols {
+		col, err := c.take(p.mem)
+		if err == nil {
+			err = p.fw.WriteColumnChunked(col, 0, int64(col.Len()))
+			col.Release()
+		}
+		if err := p.check(err); err != nil {
+			return err
+		}
+	}
+	p.rg.rows = 0
 	return nil
 }
 
-// buffered returns the bytes the file's Parquet writer holds: what it
-// allocated (encoders, dictionaries), its buffered pages, and the values
-// of plain-encoded (decimal) columns not yet cut into a page, which
-// arrow-go keeps in buffers of its own pool, each up to twice the data
-// page size.
+// buffered returns the bytes the file holds: its buffered row group and
+// what its Parquet writer allocated and did not free.
 func (p *partFile) buffered() int64 {
-	unpaged := min(int64(p.rgRows)*p.plainWidth, p.plainCols*2*parquet.DefaultDataPageSize)
-	return p.mem.n.Load() + p.fw.RowGroupTotalBytesWritten() + unpaged
-}
-
-// writeSlice writes rows [off, off+k) of rec into the current row group.
-func (p *partFile) writeSlice(rec arrow.RecordBatch, off, k int) error {
-	part := rec
-	if off != 0 || k != int(rec.NumRows()) {
-		part = rec.NewSlice(int64(off), int64(off+k))
-		defer part.Release()
-	}
-	if err := p.check(p.fw.WriteBuffered(part)); err != nil {
-		return err
-	}
-	p.rgRows += k
-	p.info.Rows += int64(k)
-	return nil
+	return p.mem.n.Load() + p.rg.size()
 }
 
 // check aborts the file when err or a sink error is set.
@@ -304,8 +288,12 @@ func (p *partFile) check(err error) error {
 	return nil
 }
 
-// finish writes the footer and commits the staged object.
+// finish writes out the last row group and the footer, and commits the
+// staged object.
 func (p *partFile) finish() error {
+	if err := p.flush(); err != nil {
+		return err
+	}
 	if err := p.fw.Close(); err != nil {
 		p.sink.abort()
 		return fmt.Errorf("write %s: %w", p.staged, err)
@@ -325,6 +313,7 @@ func (p *partFile) abort() {
 	}
 	_ = p.fw.Close()
 	p.sink.abort()
+	p.rg.release()
 }
 
 var errAborted = errors.New("aborted")
@@ -335,7 +324,7 @@ func writeFile(ctx context.Context, b *blob.Bucket, staged string, rec arrow.Rec
 	if err != nil {
 		return 0, err
 	}
-	if err := p.write(rec); err != nil {
+	if err := p.write(ctx, rec, iota(nil, int(rec.NumRows()))); err != nil {
 		return 0, err
 	}
 	if err := p.finish(); err != nil {

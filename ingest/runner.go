@@ -151,9 +151,8 @@ func (r *runner) copy(ctx context.Context, st stream, rd batchReader) (int64, er
 // ready beyond the one being written: each holds a batch of memory.
 const batchesAhead = 1
 
-// read sends the batches of rd to out, their rows grouped by day
-// (Job.GroupByDay: retained, or a copy), until rd ends or ctx is
-// cancelled. It counts the rows read for progress.
+// read sends the batches of rd to out until rd ends or ctx is cancelled.
+// It counts the rows read for progress.
 func (r *runner) read(ctx context.Context, rd batchReader, out chan<- arrow.RecordBatch) error {
 	for rd.Next() {
 		if err := ctx.Err(); err != nil {
@@ -162,10 +161,7 @@ func (r *runner) read(ctx context.Context, rd batchReader, out chan<- arrow.Reco
 		rec := rd.RecordBatch()
 		r.t.p.Rows += rec.NumRows()
 		r.t.report(false)
-		rec, err := r.job.GroupByDay(ctx, rec) // here, off the writing goroutine
-		if err != nil {
-			return err
-		}
+		rec.Retain()
 		select {
 		case out <- rec:
 		case <-ctx.Done():
