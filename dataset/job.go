@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -231,26 +232,34 @@ func (j *Job) evicts(source string, day int32) bool {
 	return !ok && len(j.open) >= j.d.opts.MaxOpenWriters
 }
 
-// bound writes out the largest buffered row groups while the open files
-// together hold more than MaxBufferedBytes.
+// bound writes out row groups when the open files together hold more
+// than MaxBufferedBytes: those of the files holding most, in parallel,
+// until the files hold at most 3/4 of it (so that the next few batches do
+// not each write out one row group on one core).
 func (j *Job) bound() error {
-	for {
-		var total, most int64
-		var largest *partFile
-		for _, p := range j.open {
-			n := p.buffered()
-			total += n
-			if n > most && p.rg.rows > 0 {
-				largest, most = p, n
-			}
-		}
-		if total <= j.d.opts.MaxBufferedBytes || largest == nil {
-			return nil
-		}
-		if err := largest.flush(); err != nil {
-			return err
+	var total int64
+	parts := make([]*partFile, 0, len(j.open))
+	sizes := map[*partFile]int64{}
+	for _, p := range j.open {
+		n := p.buffered()
+		total += n
+		if p.rg.rows > 0 {
+			parts = append(parts, p)
+			sizes[p] = n
 		}
 	}
+	if total <= j.d.opts.MaxBufferedBytes {
+		return nil
+	}
+	slices.SortFunc(parts, func(a, b *partFile) int { return cmp.Compare(sizes[b], sizes[a]) })
+	k := 0
+	for k < len(parts) && total > j.d.opts.MaxBufferedBytes/4*3 {
+		total -= sizes[parts[k]]
+		k++
+	}
+	errs := make([]error, k)
+	parallel(k, func(i int) { errs[i] = parts[i].flush() })
+	return firstError(errs)
 }
 
 // newPart opens the next part file, first finishing the least recently
