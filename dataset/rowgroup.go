@@ -46,9 +46,12 @@ type colBuffer interface {
 func newRowGroup(schema *arrow.Schema, dictLimit int) *rowGroup {
 	g := &rowGroup{cols: make([]colBuffer, schema.NumFields())}
 	for i, f := range schema.Fields() {
-		if f.Type.ID() == arrow.STRING {
+		switch {
+		case f.Type.ID() == arrow.STRING:
 			g.cols[i] = &dictColumn{limit: dictLimit}
-		} else {
+		case isStringMap(f.Type):
+			g.cols[i] = &mapColumn{keys: dictColumn{limit: dictLimit}, items: dictColumn{limit: dictLimit}}
+		default:
 			g.cols[i] = &copyColumn{typ: f.Type}
 		}
 	}
@@ -239,6 +242,21 @@ func (c *dictColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 	return arrow.NewChunked(a.DataType(), []arrow.Array{a}), nil
 }
 
+// takeArray is take as one array.
+func (c *dictColumn) takeArray(mem memory.Allocator) (arrow.Array, error) {
+	col, err := c.take(mem)
+	if err != nil {
+		return nil, err
+	}
+	defer col.Release()
+	if len(col.Chunks()) == 1 {
+		a := col.Chunk(0)
+		a.Retain()
+		return a, nil
+	}
+	return array.Concatenate(col.Chunks(), mem)
+}
+
 // dictionary returns the buffered rows as a dictionary array.
 func (c *dictColumn) dictionary(mem memory.Allocator) arrow.Array {
 	sb := array.NewStringBuilder(mem)
@@ -325,4 +343,102 @@ func dataSize(d arrow.ArrayData) int64 {
 		n += dataSize(c)
 	}
 	return n
+}
+
+// isStringMap reports whether dt is map<utf8, utf8> (Tags).
+func isStringMap(dt arrow.DataType) bool {
+	m, ok := dt.(*arrow.MapType)
+	return ok && m.KeyType().ID() == arrow.STRING && m.ItemType().ID() == arrow.STRING
+}
+
+// mapColumn buffers a map<utf8, utf8> column (Tags): the validity and
+// entry offsets of its rows, and its keys and values as dictColumns (tag
+// keys and values repeat as much as other strings).
+type mapColumn struct {
+	valid       []byte
+	offsets     []int32 // entry offsets; [0] once a row was added
+	n, nulls    int
+	count       int     // entries added
+	entries     []int32 // scratch: the entries of the rows being added
+	keys, items dictColumn
+}
+
+func (c *mapColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Array, rows []int32) error {
+	m := a.(*array.Map)
+	if e := m.Data().Children()[0]; e.Offset() != 0 || e.NullN() != 0 {
+		// entries sliced or with nulls: take the rows into a plain map first
+		out, err := takeArray(ctx, mem, a, rows)
+		if err != nil {
+			return err
+		}
+		defer out.Release()
+		return c.add(ctx, mem, out, iota(nil, out.Len()))
+	}
+	if len(c.offsets) == 0 {
+		c.offsets = append(c.offsets, 0)
+	}
+	offs := m.Offsets()[m.Data().Offset():]
+	c.entries = c.entries[:0]
+	for _, r := range rows {
+		if c.n%8 == 0 {
+			c.valid = append(c.valid, 0)
+		}
+		if m.IsValid(int(r)) {
+			c.valid[c.n/8] |= 1 << (c.n % 8)
+			for e := offs[r]; e < offs[r+1]; e++ {
+				c.entries = append(c.entries, e)
+			}
+		} else {
+			c.nulls++
+		}
+		c.n++
+		c.offsets = append(c.offsets, int32(c.count+len(c.entries)))
+	}
+	c.count += len(c.entries)
+	if err := c.keys.add(ctx, mem, m.Keys(), c.entries); err != nil {
+		return err
+	}
+	return c.items.add(ctx, mem, m.Items(), c.entries)
+}
+
+func (c *mapColumn) size() int64 {
+	return int64(cap(c.valid)+4*cap(c.offsets)+4*cap(c.entries)) + c.keys.size() + c.items.size()
+}
+
+func (c *mapColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
+	defer c.release()
+	keys, err := c.keys.takeArray(mem)
+	if err != nil {
+		return nil, err
+	}
+	defer keys.Release()
+	items, err := c.items.takeArray(mem)
+	if err != nil {
+		return nil, err
+	}
+	defer items.Release()
+	if len(c.offsets) == 0 {
+		c.offsets = append(c.offsets, 0)
+	}
+	dt := arrow.MapOf(keys.DataType(), items.DataType())
+	entries := array.NewData(dt.Elem(), keys.Len(), []*memory.Buffer{nil}, []arrow.ArrayData{keys.Data(), items.Data()}, 0, 0)
+	defer entries.Release()
+	var valid *memory.Buffer
+	if c.nulls > 0 {
+		valid = copyBuffer(mem, c.valid)
+	}
+	offsets := copyBuffer(mem, arrow.Int32Traits.CastToBytes(c.offsets))
+	data := array.NewData(dt, c.n, []*memory.Buffer{valid, offsets}, []arrow.ArrayData{entries}, c.nulls, 0)
+	releaseAll(valid, offsets)
+	defer data.Release()
+	a := array.MakeFromData(data)
+	defer a.Release()
+	return arrow.NewChunked(dt, []arrow.Array{a}), nil
+}
+
+func (c *mapColumn) release() {
+	c.keys.release()
+	c.items.release()
+	c.valid, c.offsets, c.entries = nil, nil, nil
+	c.n, c.nulls, c.count = 0, 0, 0
 }

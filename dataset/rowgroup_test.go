@@ -29,6 +29,7 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 		{Name: "wide", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "long", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "cost", Type: &arrow.Decimal128Type{Precision: 38, Scale: 32}, Nullable: true},
+		{Name: "tags", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String), Nullable: true},
 	}, nil)
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
@@ -37,6 +38,8 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 	wide := b.Field(2).(*array.StringBuilder)
 	long := b.Field(3).(*array.StringBuilder)
 	cost := b.Field(4).(*array.Decimal128Builder)
+	tags := b.Field(5).(*array.MapBuilder)
+	tk, tv := tags.KeyBuilder().(*array.StringBuilder), tags.ItemBuilder().(*array.StringBuilder)
 	names := []string{"Amazon EC2", "Amazon S3", "", "AWS Lambda", "Zeta"}
 	for i := range n {
 		if i%7 == 3 {
@@ -52,6 +55,24 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 		}
 		long.Append(fmt.Sprintf("%s-%07d", strings.Repeat("x", 150), i))
 		cost.Append(decimal128.FromI64(int64(i*1000003 - 5000000)))
+		switch i % 6 {
+		case 0:
+			tags.AppendNull()
+		case 1:
+			tags.Append(true) // {}
+		default:
+			tags.Append(true)
+			for k := range i % 4 {
+				tk.Append(fmt.Sprint("key", k))
+				if (i+k)%5 == 0 {
+					tv.AppendNull()
+				} else {
+					tv.Append(fmt.Sprintf("v%d", (i*k)%97))
+				}
+			}
+			tk.Append("id")
+			tv.Append(fmt.Sprintf("resource-%s-%d", strings.Repeat("r", 30), i)) // distinct: outgrows the dictionary
+		}
 	}
 	return b.NewRecordBatch()
 }

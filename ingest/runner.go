@@ -149,7 +149,7 @@ func (r *runner) copy(ctx context.Context, st stream, rd batchReader) (int64, er
 
 // batchesAhead is how many batches the reading goroutine of copy may have
 // ready beyond the one being written: each holds a batch of memory.
-const batchesAhead = 1
+const batchesAhead = 3
 
 // read sends the batches of rd to out until rd ends or ctx is cancelled.
 // It counts the rows read for progress.
