@@ -52,11 +52,11 @@ type Options struct {
 	// export, whose rows interleave days. When exceeded, the least recently
 	// used is finished and later rows of its day go to a new part file.
 	MaxOpenWriters int
-	// MaxBufferedBytes bounds the allocator bytes the Parquet writers of
-	// the open files hold (buffered row groups: encoders, dictionaries,
-	// pages), all files together; default DefaultMaxBufferedBytes. When
-	// exceeded, the row group of the file holding most is written out (the
-	// file stays open for the next one).
+	// MaxBufferedBytes bounds the bytes the open files hold in their
+	// buffered row groups (and their Parquet writers), all files together;
+	// default DefaultMaxBufferedBytes. When exceeded, the row groups of
+	// the files holding most are written out until the files hold 3/4 of
+	// it (the files stay open for their next row groups).
 	MaxBufferedBytes int64
 	// Allocator for Arrow and Parquet buffers; default memory.DefaultAllocator.
 	Allocator memory.Allocator

@@ -2,10 +2,13 @@ package dataset
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/decimal"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -51,6 +54,8 @@ func newRowGroup(schema *arrow.Schema, dictLimit int) *rowGroup {
 			g.cols[i] = &dictColumn{limit: dictLimit}
 		case isStringMap(f.Type):
 			g.cols[i] = &mapColumn{keys: dictColumn{limit: dictLimit}, items: dictColumn{limit: dictLimit}}
+		case fixedWidth(f.Type) > 0:
+			g.cols[i] = &fixedColumn{typ: f.Type, width: fixedWidth(f.Type)}
 		default:
 			g.cols[i] = &copyColumn{typ: f.Type}
 		}
@@ -84,6 +89,84 @@ func (g *rowGroup) release() {
 		c.release()
 	}
 	g.rows = 0
+}
+
+// fixedWidth returns the byte width of the values of dt when they are
+// whole bytes in one buffer (decimals, timestamps, integers), else 0.
+func fixedWidth(dt arrow.DataType) int {
+	fw, ok := dt.(arrow.FixedWidthDataType)
+	if !ok || dt.ID() == arrow.BOOL || fw.BitWidth()%8 != 0 || dt.ID() == arrow.DICTIONARY {
+		return 0
+	}
+	if len(dt.Layout().Buffers) != 2 {
+		return 0
+	}
+	return fw.BitWidth() / 8
+}
+
+// fixedColumn buffers values of a fixed byte width and their validity.
+type fixedColumn struct {
+	typ      arrow.DataType
+	width    int
+	values   []byte
+	valid    []byte
+	n, nulls int
+}
+
+func (c *fixedColumn) add(_ context.Context, _ memory.Allocator, a arrow.Array, rows []int32) error {
+	d := a.Data()
+	src := d.Buffers()[1].Bytes()[d.Offset()*c.width:]
+	w, at := c.width, len(c.values)
+	c.values = slices.Grow(c.values, len(rows)*w)[:at+len(rows)*w]
+	dst := c.values[at:]
+	switch w {
+	case 16:
+		gatherValues(arrow.GetData[decimal.Decimal128](dst), arrow.GetData[decimal.Decimal128](src), rows)
+	case 8:
+		gatherValues(arrow.GetData[uint64](dst), arrow.GetData[uint64](src), rows)
+	default:
+		for i, r := range rows {
+			copy(dst[i*w:(i+1)*w], src[int(r)*w:])
+		}
+	}
+	n := c.n + len(rows)
+	c.valid = slices.Grow(c.valid, int(bitutil.BytesForBits(int64(n)))-len(c.valid))[:bitutil.BytesForBits(int64(n))]
+	if a.NullN() == 0 {
+		bitutil.SetBitsTo(c.valid, int64(c.n), int64(len(rows)), true)
+	} else {
+		for i, r := range rows {
+			if a.IsValid(int(r)) {
+				bitutil.SetBit(c.valid, c.n+i)
+			} else {
+				bitutil.ClearBit(c.valid, c.n+i)
+				c.nulls++
+			}
+		}
+	}
+	c.n = n
+	return nil
+}
+
+func (c *fixedColumn) size() int64 { return int64(cap(c.values) + cap(c.valid)) }
+
+func (c *fixedColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
+	defer c.release()
+	values := copyBuffer(mem, c.values)
+	var valid *memory.Buffer
+	if c.nulls > 0 {
+		valid = copyBuffer(mem, c.valid)
+	}
+	data := array.NewData(c.typ, c.n, []*memory.Buffer{valid, values}, nil, c.nulls, 0)
+	releaseAll(valid, values)
+	defer data.Release()
+	a := array.MakeFromData(data)
+	defer a.Release()
+	return arrow.NewChunked(c.typ, []arrow.Array{a}), nil
+}
+
+func (c *fixedColumn) release() {
+	c.values, c.valid = nil, nil
+	c.n, c.nulls = 0, 0
 }
 
 // copyColumn buffers copies of the added rows, one array per add.

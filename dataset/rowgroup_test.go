@@ -30,6 +30,7 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 		{Name: "long", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "cost", Type: &arrow.Decimal128Type{Precision: 38, Scale: 32}, Nullable: true},
 		{Name: "tags", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String), Nullable: true},
+		{Name: "flag", Type: arrow.FixedWidthTypes.Boolean, Nullable: true}, // copied (copyColumn)
 	}, nil)
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
@@ -40,6 +41,7 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 	cost := b.Field(4).(*array.Decimal128Builder)
 	tags := b.Field(5).(*array.MapBuilder)
 	tk, tv := tags.KeyBuilder().(*array.StringBuilder), tags.ItemBuilder().(*array.StringBuilder)
+	flag := b.Field(6).(*array.BooleanBuilder)
 	names := []string{"Amazon EC2", "Amazon S3", "", "AWS Lambda", "Zeta"}
 	for i := range n {
 		if i%7 == 3 {
@@ -55,6 +57,11 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 		}
 		long.Append(fmt.Sprintf("%s-%07d", strings.Repeat("x", 150), i))
 		cost.Append(decimal128.FromI64(int64(i*1000003 - 5000000)))
+		if i%9 == 4 {
+			flag.AppendNull()
+		} else {
+			flag.Append(i%3 == 0)
+		}
 		switch i % 6 {
 		case 0:
 			tags.AppendNull()
