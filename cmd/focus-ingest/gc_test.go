@@ -16,7 +16,7 @@ func TestServeMemoryLimit(t *testing.T) {
 		want int64
 	}{
 		{nil, nil, 1376 << 20},
-		{[]string{"--max-concurrent-jobs", "1", "--max-concurrent-reads", "2", "--max-inflight-bytes", "1048576"}, nil, (64 + 1 + 152 + 96) << 20},
+		{[]string{"--max-concurrent-jobs", "1", "--max-concurrent-reads", "2", "--max-inflight-bytes", "1048576"}, nil, (64 + 1 + 168 + 96) << 20},
 		{[]string{"--memory-limit", "2GiB"}, nil, 2 << 30},
 		{nil, map[string]string{"FOCUS_INGEST_MEMORY_LIMIT": "900MiB"}, 900 << 20},
 	} {
