@@ -33,12 +33,13 @@ func notFound(err error) error { return &kindError{codes.NotFound, err} }
 // denied marks err as a refused permission (PermissionDenied).
 func denied(err error) error { return &kindError{codes.PermissionDenied, err} }
 
-// outputError is a failure of the server's own output store under a job:
-// an outage (Unavailable) or a full disk (ResourceExhausted). Its cause
-// names the store, which the client is not told.
+// outputError is a failure of the server's own output store: an outage
+// (Unavailable) or, under a job, a full disk (ResourceExhausted). Its
+// cause names the store, which the client is not told.
 type outputError struct {
 	code codes.Code
 	err  error
+	job  bool // met by a job, which then committed nothing
 }
 
 func (e *outputError) Error() string { return "output storage: " + e.err.Error() }
@@ -54,9 +55,9 @@ func outputFailure(ctx context.Context, err error) error {
 	case err == nil || ctx.Err() != nil || errors.As(err, &pe) || errors.Is(err, storage.ErrUnavailable):
 		return err
 	case errors.Is(err, syscall.ENOSPC):
-		return &outputError{codes.ResourceExhausted, err}
+		return &outputError{codes.ResourceExhausted, err, true}
 	case storage.IsOutage(err):
-		return &outputError{codes.Unavailable, err}
+		return &outputError{codes.Unavailable, err, true}
 	}
 	return err
 }
@@ -91,6 +92,8 @@ func (s *Service) toStatus(ctx context.Context, err error) error {
 		return status.Error(codes.Canceled, "request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case storage.IsOutage(err): // the output store, read outside a job (stats, vacuum, reads)
+		return s.outputStatus(ctx, &outputError{code: codes.Unavailable, err: err})
 	}
 	ref := newRef()
 	s.logger(ctx).LogAttrs(ctx, slog.LevelError, "request failed", slog.String("ref", ref), slog.String("error", err.Error()))
@@ -123,7 +126,11 @@ func (s *Service) outputStatus(ctx context.Context, oe *outputError) error {
 		return status.Error(codes.ResourceExhausted, "output storage full (no space left on device): nothing committed; "+
 			"retry once the server's operator has freed space (ref "+ref+"; the server log has the cause)")
 	}
-	return status.Error(codes.Unavailable, "output storage unavailable: nothing committed; retry later (ref "+ref+"; the server log has the cause)")
+	what := "output storage unavailable"
+	if oe.job {
+		what += ": nothing committed"
+	}
+	return status.Error(codes.Unavailable, what+"; retry later (ref "+ref+"; the server log has the cause)")
 }
 
 // newRef returns a short random reference for an internal error.

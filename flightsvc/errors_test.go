@@ -49,6 +49,9 @@ func TestJobErrorStatus(t *testing.T) {
 			var logs bytes.Buffer
 			s := &Service{log: slog.New(slog.NewTextHandler(&logs, nil))}
 			err := s.toStatus(tc.ctx, outputFailure(tc.ctx, tc.err))
+			if tc.code == codes.Unavailable && tc.err == down && !strings.Contains(status.Convert(err).Message(), "nothing committed") {
+				t.Errorf("a job's outage does not say nothing was committed: %v", err)
+			}
 			st := status.Convert(err)
 			if st.Code() != tc.code || !strings.Contains(st.Message(), tc.msg) {
 				t.Errorf("client sees %v, want %v with %q", err, tc.code, tc.msg)
@@ -60,5 +63,30 @@ func TestJobErrorStatus(t *testing.T) {
 				t.Errorf("the log lacks the cause %q:\n%s", tc.err, logs.String())
 			}
 		})
+	}
+}
+
+// TestStoreErrorStatus checks what a client sees when the output store
+// fails outside a job (stats, vacuum, reads): an outage is Unavailable,
+// without the store's address, which the log has; anything else Internal.
+func TestStoreErrorStatus(t *testing.T) {
+	down := fmt.Errorf("read log: %w", &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 9, 8, 7), Port: 9000}, Err: syscall.ECONNREFUSED})
+	for _, tc := range []struct {
+		err  error
+		code codes.Code
+		msg  string
+	}{
+		{down, codes.Unavailable, "output storage unavailable; retry later"},
+		{errors.New("snapshot: bad log entry"), codes.Internal, "internal error"},
+	} {
+		var logs bytes.Buffer
+		s := &Service{log: slog.New(slog.NewTextHandler(&logs, nil))}
+		st := status.Convert(s.toStatus(context.Background(), tc.err))
+		if st.Code() != tc.code || !strings.Contains(st.Message(), tc.msg) || strings.Contains(st.Message(), "10.9.8.7") {
+			t.Errorf("%v: client sees %v %q, want %v with %q and no address", tc.err, st.Code(), st.Message(), tc.code, tc.msg)
+		}
+		if !strings.Contains(logs.String(), tc.err.Error()) {
+			t.Errorf("the log lacks the cause %q:\n%s", tc.err, logs.String())
+		}
 	}
 }
