@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -229,6 +230,9 @@ func (a *app) serveCmd(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	setMemoryLimit(a.getenv, cfg.gc.limit(cfg))
+	if a.getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: logLevel(cfg.logLevel)}))
 	srv, err := a.newServer(cfg, log)
 	if err != nil { // a bad token file, certificate or output
