@@ -220,3 +220,18 @@ func (f *fixedBuf) arrayData(mem memory.Allocator, dt arrow.DataType) arrow.Arra
 	}
 	return newData(dt, f.valid.n, f.valid.nulls, nil, f.valid.buffer(mem), copyBuffer(mem, values))
 }
+
+// BufferBytes returns the bytes of the buffers of d and its children (of
+// the whole buffers, also when d is a slice of them).
+func BufferBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += BufferBytes(c)
+	}
+	return n
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/focus-ingest/focus-ingest/convert"
 )
 
 // rowGroup holds the rows of a file's next Parquet row group until it is
@@ -182,7 +183,7 @@ func (c *copyColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Arra
 		return err
 	}
 	c.chunks = append(c.chunks, out)
-	c.bytes += arraySize(out)
+	c.bytes += convert.BufferBytes(out.Data())
 	return nil
 }
 
@@ -398,7 +399,7 @@ func (c *dictColumn) toPlain(mem memory.Allocator) {
 	}
 	a := sb.NewArray()
 	c.release()
-	c.plain = &copyColumn{typ: arrow.BinaryTypes.String, chunks: []arrow.Array{a}, bytes: arraySize(a)}
+	c.plain = &copyColumn{typ: arrow.BinaryTypes.String, chunks: []arrow.Array{a}, bytes: convert.BufferBytes(a.Data())}
 }
 
 func (c *dictColumn) release() {
@@ -410,22 +411,6 @@ func (c *dictColumn) release() {
 	c.idx16, c.idx32, c.valid = nil, nil, nil
 	c.n, c.nulls = 0, 0
 	c.last, c.lastID, c.hasLast = "", 0, false
-}
-
-// arraySize returns the bytes of the buffers of a and its children.
-func arraySize(a arrow.Array) int64 { return dataSize(a.Data()) }
-
-func dataSize(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataSize(c)
-	}
-	return n
 }
 
 // isStringMap reports whether dt is map<utf8, utf8> (Tags).

@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/focus-ingest/focus-ingest/convert"
 )
 
 // maxBatchBytes bounds the buffers of one sent batch, leaving room under
@@ -67,21 +68,7 @@ func writeSliced(w *flight.Writer, rec arrow.RecordBatch) error {
 func recordBytes(rec arrow.RecordBatch) int64 {
 	var n int64
 	for _, c := range rec.Columns() {
-		n += dataBytes(c.Data())
-	}
-	return n
-}
-
-// dataBytes sums the buffer sizes of d and its children.
-func dataBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataBytes(c)
+		n += convert.BufferBytes(c.Data())
 	}
 	return n
 }
