@@ -75,7 +75,7 @@ func (s *Service) runPut(ctx context.Context, stream flight.FlightService_DoPutS
 		_ = stream.Send(&flight.PutResult{AppMetadata: encode(progressMessage(p))}) // a gone client fails the job anyway
 	}
 	svc := s.ingestService(putOptions(cmd), progress)
-	pr, pw := io.Pipe()
+	pr, pw := newAheadPipe(putAheadBytes)
 	done := make(chan putResult, 1)
 	go func() {
 		sum, err := s.runJob(ctx, JobPut, svc, []string{cmd.GetSource()}, func(svc ingest.Service) (ingest.Summary, error) {
