@@ -60,17 +60,22 @@ func (r *aheadReader) Read(b []byte) (int, error) {
 // CloseWithError closes the read side: writes fail with err
 // (io.ErrClosedPipe when nil) and what the pipe holds is dropped.
 func (r *aheadReader) CloseWithError(err error) {
-	p := r.p
 	if err == nil {
 		err = io.ErrClosedPipe
 	}
+	r.p.close(&r.p.rerr, err)
+}
+
+// close sets the close error of one side (*side) unless it is set, and
+// wakes both ends.
+func (p *aheadPipe) close(side *error, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.rerr == nil {
-		p.rerr = err
+	if *side == nil {
+		*side = err
 	}
-	p.writable.Broadcast()
 	p.readable.Broadcast()
+	p.writable.Broadcast()
 }
 
 // aheadWriter is the write end of an aheadPipe.
@@ -113,16 +118,9 @@ func (w *aheadWriter) Close() error { return w.CloseWithError(nil) }
 // return it once the pipe is empty. Like io.PipeWriter's, it keeps the
 // first error and returns nil.
 func (w *aheadWriter) CloseWithError(err error) error {
-	p := w.p
 	if err == nil {
 		err = io.EOF
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.werr == nil {
-		p.werr = err
-	}
-	p.readable.Broadcast()
-	p.writable.Broadcast()
+	w.p.close(&w.p.werr, err)
 	return nil
 }
