@@ -221,10 +221,10 @@ func (j *Job) retag(ctx context.Context, e *entry, day int32, costsGone bool) er
 				e.Remove = append(e.Remove, f.Path)
 			}
 			if !costsGone && !(j.opts.Overwrite && j.days[day]) {
-				err = j.d.readTagsIndex(ctx, f, set)
+				err = j.d.readTagsIndex(ctx, f, set, j.strs)
 			}
 		case f.Dataset == CostsRaw && costsGone:
-			err = j.d.readCostsTags(ctx, f, set)
+			err = j.d.readCostsTags(ctx, f, set, j.strs)
 		}
 		if err != nil {
 			return err

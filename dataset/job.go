@@ -62,6 +62,7 @@ type Job struct {
 	nfiles  int
 	clock   int64
 	tags    map[int32]map[tagRow]struct{}
+	strs    interner // the strings of tags
 	days    map[int32]bool
 	daysBuf []int32
 	perm    []int32 // reused by split
@@ -91,7 +92,7 @@ func (d *Dataset) Begin(ctx context.Context, o JobOptions) (*Job, error) {
 	j := &Job{
 		d: d, id: o.ID, opts: o,
 		sources: map[string]bool{}, open: map[partKey]*partFile{},
-		tags: map[int32]map[tagRow]struct{}{}, days: map[int32]bool{},
+		tags: map[int32]map[tagRow]struct{}{}, strs: interner{}, days: map[int32]bool{},
 	}
 	for _, s := range o.Sources {
 		j.sources[s] = true

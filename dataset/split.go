@@ -116,6 +116,6 @@ func (j *Job) collectTags(rec arrow.RecordBatch, days []int32) {
 				j.tags[day] = cur
 			}
 		}
-		addTag(cur, tagRow{id, key, value, null})
+		addTag(cur, j.strs, tagRow{id, key, value, null})
 	})
 }
