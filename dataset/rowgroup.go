@@ -170,7 +170,8 @@ func (c *fixedColumn) release() {
 	c.n, c.nulls = 0, 0
 }
 
-// copyColumn buffers copies of the added rows, one array per add.
+// copyColumn buffers copies of the added rows, one array per add (for
+// types the other buffers do not cover, such as booleans).
 type copyColumn struct {
 	typ    arrow.DataType
 	chunks []arrow.Array
@@ -178,7 +179,7 @@ type copyColumn struct {
 }
 
 func (c *copyColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Array, rows []int32) error {
-	out, err := gatherArray(ctx, mem, a, rows)
+	out, err := takeArray(ctx, mem, a, rows)
 	if err != nil {
 		return err
 	}
@@ -326,8 +327,8 @@ func (c *dictColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 	return arrow.NewChunked(a.DataType(), []arrow.Array{a}), nil
 }
 
-// takeArray is take as one array.
-func (c *dictColumn) takeArray(mem memory.Allocator) (arrow.Array, error) {
+// takeOne is take as one array.
+func (c *dictColumn) takeOne(mem memory.Allocator) (arrow.Array, error) {
 	col, err := c.take(mem)
 	if err != nil {
 		return nil, err
@@ -475,12 +476,12 @@ func (c *mapColumn) size() int64 {
 
 func (c *mapColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 	defer c.release()
-	keys, err := c.keys.takeArray(mem)
+	keys, err := c.keys.takeOne(mem)
 	if err != nil {
 		return nil, err
 	}
 	defer keys.Release()
-	items, err := c.items.takeArray(mem)
+	items, err := c.items.takeOne(mem)
 	if err != nil {
 		return nil, err
 	}

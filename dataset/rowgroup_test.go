@@ -191,7 +191,7 @@ func gatherAll(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch,
 		}
 	}()
 	for _, c := range rec.Columns() {
-		a, err := gatherArray(ctx, mem, c, idx)
+		a, err := takeArray(ctx, mem, c, idx)
 		if err != nil {
 			return nil, err
 		}
