@@ -238,28 +238,30 @@ func (j *Job) evicts(source string, day int32) bool {
 // until the files hold at most 3/4 of it (so that the next few batches do
 // not each write out one row group on one core).
 func (j *Job) bound() error {
+	type held struct {
+		p *partFile
+		n int64
+	}
 	var total int64
-	parts := make([]*partFile, 0, len(j.open))
-	sizes := map[*partFile]int64{}
+	var files []held
 	for _, p := range j.open {
 		n := p.buffered()
 		total += n
 		if p.rg.rows > 0 {
-			parts = append(parts, p)
-			sizes[p] = n
+			files = append(files, held{p, n})
 		}
 	}
 	if total <= j.d.opts.MaxBufferedBytes {
 		return nil
 	}
-	slices.SortFunc(parts, func(a, b *partFile) int { return cmp.Compare(sizes[b], sizes[a]) })
+	slices.SortFunc(files, func(a, b held) int { return cmp.Compare(b.n, a.n) })
 	k := 0
-	for k < len(parts) && total > j.d.opts.MaxBufferedBytes/4*3 {
-		total -= sizes[parts[k]]
+	for k < len(files) && total > j.d.opts.MaxBufferedBytes/4*3 {
+		total -= files[k].n
 		k++
 	}
 	errs := make([]error, k)
-	parallel(k, func(i int) { errs[i] = parts[i].flush() })
+	parallel(k, func(i int) { errs[i] = files[i].p.flush() })
 	return firstError(errs)
 }
 

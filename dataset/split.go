@@ -22,11 +22,11 @@ type run struct {
 func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, days []int32) error {
 	perm, runs := groupByDay(days, j.perm)
 	j.perm = perm
-	var pending []partRuns
+	var pending []partRows
 	for _, r := range runs {
 		if j.evicts(source, r.day) {
 			// the file finished to make room may be one pending writes go to
-			if err := writeParts(ctx, rec, perm, pending); err != nil {
+			if err := writeParts(ctx, rec, pending); err != nil {
 				return err
 			}
 			pending = pending[:0]
@@ -35,45 +35,25 @@ func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, d
 		if err != nil {
 			return err
 		}
-		pending = addRun(pending, p, r)
+		pending = append(pending, partRows{p, perm[r.start:r.end]})
 	}
-	return writeParts(ctx, rec, perm, pending)
+	return writeParts(ctx, rec, pending)
 }
 
-// partRuns are the runs of a record that go to one file, in order.
-type partRuns struct {
+// partRows are the rows of a record that go to one file (each day's rows
+// are one run of the permutation, so a file gets one run a record).
+type partRows struct {
 	p    *partFile
-	runs []run
-}
-
-// addRun adds r, for file p, to pending.
-func addRun(pending []partRuns, p *partFile, r run) []partRuns {
-	for i := range pending {
-		if pending[i].p == p {
-			pending[i].runs = append(pending[i].runs, r)
-			return pending
-		}
-	}
-	return append(pending, partRuns{p: p, runs: []run{r}})
-}
-
-// write writes the rows of rec its runs select in perm to the file.
-func (t partRuns) write(ctx context.Context, rec arrow.RecordBatch, perm []int32) error {
-	for _, r := range t.runs {
-		if err := t.p.write(ctx, rec, perm[r.start:r.end]); err != nil {
-			return err
-		}
-	}
-	return nil
+	rows []int32
 }
 
 // writeParts writes the rows of rec to their files, on up to GOMAXPROCS
 // goroutines: each file has its own buffers, Parquet encoder, allocation
 // count and upload, so different files can take rows at once (each by one
 // goroutine). It returns the error of the first failed file in order.
-func writeParts(ctx context.Context, rec arrow.RecordBatch, perm []int32, todo []partRuns) error {
+func writeParts(ctx context.Context, rec arrow.RecordBatch, todo []partRows) error {
 	errs := make([]error, len(todo))
-	parallel(len(todo), func(i int) { errs[i] = todo[i].write(ctx, rec, perm) })
+	parallel(len(todo), func(i int) { errs[i] = todo[i].p.write(ctx, rec, todo[i].rows) })
 	return firstError(errs)
 }
 
