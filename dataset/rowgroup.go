@@ -7,7 +7,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/focus-ingest/focus-ingest/convert"
@@ -92,6 +91,48 @@ func (g *rowGroup) release() {
 	g.rows = 0
 }
 
+// bitmap is a validity bitmap under construction: n bits, nulls of them 0.
+type bitmap struct {
+	bits     []byte
+	n, nulls int
+}
+
+// append adds one bit.
+func (b *bitmap) append(valid bool) {
+	if b.n%8 == 0 {
+		b.bits = append(b.bits, 0)
+	}
+	if valid {
+		b.bits[b.n/8] |= 1 << (b.n % 8)
+	} else {
+		b.nulls++
+	}
+	b.n++
+}
+
+// valid reports whether bit i is set.
+func (b *bitmap) valid(i int) bool { return b.bits[i/8]&(1<<(i%8)) != 0 }
+
+// makeArray returns an array of type dt with valid's rows, nulls and
+// bitmap (copied into mem, none without nulls), then buf (its ownership
+// passes to the array) and children.
+func makeArray(mem memory.Allocator, dt arrow.DataType, valid *bitmap, buf *memory.Buffer, children []arrow.ArrayData) arrow.Array {
+	var vb *memory.Buffer
+	if valid.nulls > 0 {
+		vb = copyBuffer(mem, valid.bits)
+	}
+	data := array.NewData(dt, valid.n, []*memory.Buffer{vb, buf}, children, valid.nulls, 0)
+	releaseAll(vb, buf)
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
+// oneChunk returns a as a column of one chunk, releasing a.
+func oneChunk(a arrow.Array) *arrow.Chunked {
+	defer a.Release()
+	return arrow.NewChunked(a.DataType(), []arrow.Array{a})
+}
+
 // fixedWidth returns the byte width of the values of dt when they are
 // whole bytes in one buffer (decimals, timestamps, integers), else 0.
 func fixedWidth(dt arrow.DataType) int {
@@ -107,11 +148,10 @@ func fixedWidth(dt arrow.DataType) int {
 
 // fixedColumn buffers values of a fixed byte width and their validity.
 type fixedColumn struct {
-	typ      arrow.DataType
-	width    int
-	values   []byte
-	valid    []byte
-	n, nulls int
+	typ    arrow.DataType
+	width  int
+	values []byte
+	valid  bitmap
 }
 
 func (c *fixedColumn) add(_ context.Context, _ memory.Allocator, a arrow.Array, rows []int32) error {
@@ -130,45 +170,20 @@ func (c *fixedColumn) add(_ context.Context, _ memory.Allocator, a arrow.Array, 
 			copy(dst[i*w:(i+1)*w], src[int(r)*w:])
 		}
 	}
-	n := c.n + len(rows)
-	c.valid = slices.Grow(c.valid, int(bitutil.BytesForBits(int64(n)))-len(c.valid))[:bitutil.BytesForBits(int64(n))]
-	if a.NullN() == 0 {
-		bitutil.SetBitsTo(c.valid, int64(c.n), int64(len(rows)), true)
-	} else {
-		for i, r := range rows {
-			if a.IsValid(int(r)) {
-				bitutil.SetBit(c.valid, c.n+i)
-			} else {
-				bitutil.ClearBit(c.valid, c.n+i)
-				c.nulls++
-			}
-		}
+	for _, r := range rows {
+		c.valid.append(a.IsValid(int(r)))
 	}
-	c.n = n
 	return nil
 }
 
-func (c *fixedColumn) size() int64 { return int64(cap(c.values) + cap(c.valid)) }
+func (c *fixedColumn) size() int64 { return int64(cap(c.values) + cap(c.valid.bits)) }
 
 func (c *fixedColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 	defer c.release()
-	values := copyBuffer(mem, c.values)
-	var valid *memory.Buffer
-	if c.nulls > 0 {
-		valid = copyBuffer(mem, c.valid)
-	}
-	data := array.NewData(c.typ, c.n, []*memory.Buffer{valid, values}, nil, c.nulls, 0)
-	releaseAll(valid, values)
-	defer data.Release()
-	a := array.MakeFromData(data)
-	defer a.Release()
-	return arrow.NewChunked(c.typ, []arrow.Array{a}), nil
+	return oneChunk(makeArray(mem, c.typ, &c.valid, copyBuffer(mem, c.values), nil)), nil
 }
 
-func (c *fixedColumn) release() {
-	c.values, c.valid = nil, nil
-	c.n, c.nulls = 0, 0
-}
+func (c *fixedColumn) release() { c.values, c.valid = nil, bitmap{} }
 
 // copyColumn buffers copies of the added rows, one array per add (for
 // types the other buffers do not cover, such as booleans).
@@ -214,9 +229,7 @@ type dictColumn struct {
 	dsize  int      // Parquet's size of the dictionary: value bytes + 4 each
 	idx16  []uint16
 	idx32  []int32 // non-nil once the dictionary has more than 1<<16 values
-	valid  []byte  // validity bitmap, a bit a row
-	n      int
-	nulls  int
+	valid  bitmap  // a bit a row
 	// last is the dictionary value of the last row added (a common
 	// repeat: rows of one resource come together), lastID its index.
 	last    string
@@ -279,27 +292,19 @@ func (c *dictColumn) insert(v string) int32 {
 
 // push appends one row: index id, or a null.
 func (c *dictColumn) push(id int32, valid bool) {
-	if c.n%8 == 0 {
-		c.valid = append(c.valid, 0)
-	}
-	if valid {
-		c.valid[c.n/8] |= 1 << (c.n % 8)
-	} else {
-		c.nulls++
-	}
+	c.valid.append(valid)
 	if c.idx32 != nil {
 		c.idx32 = append(c.idx32, id)
 	} else {
 		c.idx16 = append(c.idx16, uint16(id))
 	}
-	c.n++
 }
 
 func (c *dictColumn) size() int64 {
 	if c.plain != nil {
 		return c.plain.size()
 	}
-	return int64(2*cap(c.idx16) + 4*cap(c.idx32) + cap(c.valid) + c.dsize + mapEntryBytes*len(c.values))
+	return int64(2*cap(c.idx16) + 4*cap(c.idx32) + cap(c.valid.bits) + c.dsize + mapEntryBytes*len(c.values))
 }
 
 func (c *dictColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
@@ -310,9 +315,7 @@ func (c *dictColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 	}
 	defer c.release()
 	if len(c.values) == 0 { // no value, only nulls (or no row)
-		a := array.MakeArrayOfNull(mem, arrow.BinaryTypes.String, c.n)
-		defer a.Release()
-		return arrow.NewChunked(arrow.BinaryTypes.String, []arrow.Array{a}), nil
+		return oneChunk(array.MakeArrayOfNull(mem, arrow.BinaryTypes.String, c.valid.n)), nil
 	}
 	if _, ok := c.ids[""]; ok {
 		// arrow-go's statistics of a dictionary skip empty values (v18.8
@@ -322,9 +325,7 @@ func (c *dictColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 		c.toPlain(mem)
 		return c.take(mem)
 	}
-	a := c.dictionary(mem)
-	defer a.Release()
-	return arrow.NewChunked(a.DataType(), []arrow.Array{a}), nil
+	return oneChunk(c.dictionary(mem)), nil
 }
 
 // takeOne is take as one array.
@@ -361,15 +362,7 @@ func (c *dictColumn) dictionary(mem memory.Allocator) arrow.Array {
 	} else {
 		idxType, raw = arrow.PrimitiveTypes.Uint16, arrow.Uint16Traits.CastToBytes(c.idx16)
 	}
-	values := copyBuffer(mem, raw)
-	var valid *memory.Buffer
-	if c.nulls > 0 {
-		valid = copyBuffer(mem, c.valid)
-	}
-	data := array.NewData(idxType, c.n, []*memory.Buffer{valid, values}, nil, c.nulls, 0)
-	releaseAll(valid, values)
-	defer data.Release()
-	indices := array.MakeFromData(data)
+	indices := makeArray(mem, idxType, &c.valid, copyBuffer(mem, raw), nil)
 	defer indices.Release()
 	return array.NewDictionaryArray(&arrow.DictionaryType{IndexType: idxType, ValueType: arrow.BinaryTypes.String}, indices, dict)
 }
@@ -386,9 +379,9 @@ func copyBuffer(mem memory.Allocator, b []byte) *memory.Buffer {
 func (c *dictColumn) toPlain(mem memory.Allocator) {
 	sb := array.NewStringBuilder(mem)
 	defer sb.Release()
-	sb.Reserve(c.n)
-	for i := range c.n {
-		if c.valid[i/8]&(1<<(i%8)) == 0 {
+	sb.Reserve(c.valid.n)
+	for i := range c.valid.n {
+		if !c.valid.valid(i) {
 			sb.AppendNull()
 			continue
 		}
@@ -409,8 +402,7 @@ func (c *dictColumn) release() {
 		c.plain = nil
 	}
 	c.ids, c.values, c.dsize = nil, nil, 0
-	c.idx16, c.idx32, c.valid = nil, nil, nil
-	c.n, c.nulls = 0, 0
+	c.idx16, c.idx32, c.valid = nil, nil, bitmap{}
 	c.last, c.lastID, c.hasLast = "", 0, false
 }
 
@@ -424,9 +416,8 @@ func isStringMap(dt arrow.DataType) bool {
 // entry offsets of its rows, and its keys and values as dictColumns (tag
 // keys and values repeat as much as other strings).
 type mapColumn struct {
-	valid       []byte
+	valid       bitmap
 	offsets     []int32 // entry offsets; [0] once a row was added
-	n, nulls    int
 	count       int     // entries added
 	entries     []int32 // scratch: the entries of the rows being added
 	keys, items dictColumn
@@ -449,18 +440,11 @@ func (c *mapColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Array
 	offs := m.Offsets()[m.Data().Offset():]
 	c.entries = c.entries[:0]
 	for _, r := range rows {
-		if c.n%8 == 0 {
-			c.valid = append(c.valid, 0)
+		valid := m.IsValid(int(r))
+		c.valid.append(valid)
+		for e := offs[r]; valid && e < offs[r+1]; e++ {
+			c.entries = append(c.entries, e)
 		}
-		if m.IsValid(int(r)) {
-			c.valid[c.n/8] |= 1 << (c.n % 8)
-			for e := offs[r]; e < offs[r+1]; e++ {
-				c.entries = append(c.entries, e)
-			}
-		} else {
-			c.nulls++
-		}
-		c.n++
 		c.offsets = append(c.offsets, int32(c.count+len(c.entries)))
 	}
 	c.count += len(c.entries)
@@ -471,7 +455,7 @@ func (c *mapColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Array
 }
 
 func (c *mapColumn) size() int64 {
-	return int64(cap(c.valid)+4*cap(c.offsets)+4*cap(c.entries)) + c.keys.size() + c.items.size()
+	return int64(cap(c.valid.bits)+4*cap(c.offsets)+4*cap(c.entries)) + c.keys.size() + c.items.size()
 }
 
 func (c *mapColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
@@ -492,22 +476,13 @@ func (c *mapColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 	dt := arrow.MapOf(keys.DataType(), items.DataType())
 	entries := array.NewData(dt.Elem(), keys.Len(), []*memory.Buffer{nil}, []arrow.ArrayData{keys.Data(), items.Data()}, 0, 0)
 	defer entries.Release()
-	var valid *memory.Buffer
-	if c.nulls > 0 {
-		valid = copyBuffer(mem, c.valid)
-	}
 	offsets := copyBuffer(mem, arrow.Int32Traits.CastToBytes(c.offsets))
-	data := array.NewData(dt, c.n, []*memory.Buffer{valid, offsets}, []arrow.ArrayData{entries}, c.nulls, 0)
-	releaseAll(valid, offsets)
-	defer data.Release()
-	a := array.MakeFromData(data)
-	defer a.Release()
-	return arrow.NewChunked(dt, []arrow.Array{a}), nil
+	return oneChunk(makeArray(mem, dt, &c.valid, offsets, []arrow.ArrayData{entries})), nil
 }
 
 func (c *mapColumn) release() {
 	c.keys.release()
 	c.items.release()
-	c.valid, c.offsets, c.entries = nil, nil, nil
-	c.n, c.nulls, c.count = 0, 0, 0
+	c.valid, c.offsets, c.entries = bitmap{}, nil, nil
+	c.count = 0
 }
