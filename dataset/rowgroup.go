@@ -317,14 +317,6 @@ func (c *dictColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 	if len(c.values) == 0 { // no value, only nulls (or no row)
 		return oneChunk(array.MakeArrayOfNull(mem, arrow.BinaryTypes.String, c.valid.n)), nil
 	}
-	if _, ok := c.ids[""]; ok {
-		// arrow-go's statistics of a dictionary skip empty values (v18.8
-		// ByteArrayStatistics.UpdateFromArrow): a "" would never be the
-		// minimum, and readers pruning by statistics would miss it. Such
-		// a column goes through arrow-go's own encoder, which is right.
-		c.toPlain(mem)
-		return c.take(mem)
-	}
 	return oneChunk(c.dictionary(mem)), nil
 }
 

@@ -165,6 +165,12 @@ func TestRowGroupDictionaries(t *testing.T) {
 	}
 
 	gm, rm := fileMeta(t, got), fileMeta(t, ref.Bytes())
+	if g, r := gm.MetaData().KeyValueMetadata().FindValue("ARROW:schema"), rm.MetaData().KeyValueMetadata().FindValue("ARROW:schema"); g == nil || r == nil || *g != *r {
+		t.Errorf("stored Arrow schema differs from arrow-go's")
+	}
+	if g, r := gm.MetaData().Schema.String(), rm.MetaData().Schema.String(); g != r {
+		t.Errorf("Parquet schema:\n%s\narrow-go's:\n%s", g, r)
+	}
 	if gm.NumRowGroups() != 3 || gm.NumRowGroups() != rm.NumRowGroups() {
 		t.Fatalf("%d row groups, arrow-go's file %d, want 3", gm.NumRowGroups(), rm.NumRowGroups())
 	}
@@ -247,7 +253,7 @@ func TestDictColumnShapes(t *testing.T) {
 		plain   bool
 		want    string
 	}{
-		{0, 70000, false, "utf8"}, // holds "", see dictColumn.take
+		{0, 70000, false, "dictionary<values=utf8, indices=uint16, ordered=false>"}, // holds "": see writeDict
 		{1, 70000, false, "utf8"},
 		{2, 1000, false, "dictionary<values=utf8, indices=uint16, ordered=false>"},
 		{2, 70000, false, "dictionary<values=utf8, indices=int32, ordered=false>"},

@@ -49,8 +49,8 @@ const (
 	uploadConcurrency = 2
 )
 
-// sink streams bytes into one object. pqarrow gets it without a Close:
-// pqarrow closes its sink even when a write fails, which would commit a
+// sink streams bytes into one object. arrow-go's Parquet writer gets it
+// without a Close: the writer closes its sink even when a write fails, which would commit a
 // truncated object. The owner commits the object with commit or drops it
 // with abort.
 //
@@ -60,8 +60,8 @@ const (
 // An object only comes into existence when the pipe is closed cleanly;
 // abort cancels the upload's context first, and every driver then drops it.
 //
-// A sink also never reports a write error to pqarrow: a failed write makes
-// pqarrow return early from its row group and file Close, leaking the
+// A sink also never reports a write error to the Parquet writer: a failed
+// write makes it return early from its row group and file Close, leaking the
 // column writers' buffers. The sink keeps the first error in err, drops
 // later bytes, and the owner checks err after every call.
 type sink struct {
@@ -176,7 +176,7 @@ type partFile struct {
 	info    FileInfo
 	staged  string
 	sink    *sink
-	fw      *pqarrow.FileWriter
+	fw      *pqFile
 	mem     *countingAllocator // the Parquet writer's allocator
 	rg      *rowGroup
 	schema  *arrow.Schema
@@ -193,7 +193,7 @@ func createPart(ctx context.Context, b *blob.Bucket, staged string, schema *arro
 	mem := &countingAllocator{mem: o.Allocator}
 	o.Allocator = mem
 	props, aprops := writerProps(o, schema)
-	fw, err := pqarrow.NewFileWriter(schema, s, props, aprops)
+	fw, err := newPQFile(schema, s, props, aprops)
 	if err != nil {
 		s.abort()
 		return nil, fmt.Errorf("create %s: %w", staged, err)
@@ -253,18 +253,9 @@ func (p *partFile) flush() error {
 	if p.rg.rows == 0 {
 		return nil
 	}
-	if err := p.check(p.fw.NewRowGroupChecked()); err != nil {
+	err := p.fw.writeRowGroup(func(i int) (*arrow.Chunked, error) { return p.rg.cols[i].take(p.mem) })
+	if err := p.check(err); err != nil {
 		return err
-	}
-	for _, c := range p.rg.cols {
-		col, err := c.take(p.mem)
-		if err == nil {
-			err = p.fw.WriteColumnChunked(col, 0, int64(col.Len()))
-			col.Release()
-		}
-		if err := p.check(err); err != nil {
-			return err
-		}
 	}
 	p.rg.rows = 0
 	return nil
@@ -294,7 +285,7 @@ func (p *partFile) finish() error {
 	if err := p.flush(); err != nil {
 		return err
 	}
-	if err := p.fw.Close(); err != nil {
+	if err := p.fw.close(); err != nil {
 		p.sink.abort()
 		return fmt.Errorf("write %s: %w", p.staged, err)
 	}
@@ -311,7 +302,7 @@ func (p *partFile) abort() {
 	if p.sink.err == nil {
 		p.sink.err = errAborted
 	}
-	_ = p.fw.Close()
+	_ = p.fw.close()
 	p.sink.abort()
 	p.rg.release()
 }
