@@ -280,3 +280,65 @@ func TestDictColumnShapes(t *testing.T) {
 		out.Release()
 	}
 }
+
+// TestPQFileTypes checks which column types a part file takes (flat types
+// and maps of flat keys and items, not other nested types) and that those
+// it takes read back as written.
+func TestPQFileTypes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	o := Options{Compression: compress.Codecs.Snappy, Allocator: mem, RowGroupRows: 2}
+	for _, tc := range []struct {
+		dt   arrow.DataType
+		rows string // JSON; "" when the type is refused
+	}{
+		{arrow.FixedWidthTypes.Boolean, `[true, null, false]`},
+		{arrow.PrimitiveTypes.Float64, `[1.5, null, -2]`},
+		{arrow.MapOf(arrow.BinaryTypes.String, arrow.PrimitiveTypes.Int64),
+			`[[{"key": "a", "value": 1}, {"key": "b", "value": null}], null, [], [{"key": "c", "value": 3}]]`},
+		{arrow.ListOf(arrow.BinaryTypes.String), ""},
+		{arrow.StructOf(arrow.Field{Name: "a", Type: arrow.BinaryTypes.String}), ""},
+		{arrow.MapOf(arrow.BinaryTypes.String, arrow.ListOf(arrow.BinaryTypes.String)), ""},
+	} {
+		sc := arrow.NewSchema([]arrow.Field{{Name: "c", Type: tc.dt, Nullable: true}}, nil)
+		b := memblob.OpenBucket(nil)
+		p, err := createPart(ctx, b, "t.parquet", sc, o)
+		if (err == nil) != (tc.rows != "") {
+			t.Fatalf("%s: error %v", tc.dt, err)
+		}
+		if err != nil {
+			continue
+		}
+		col, _, err := array.FromJSON(mem, tc.dt, strings.NewReader(tc.rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := array.NewRecordBatch(sc, []arrow.Array{col}, int64(col.Len()))
+		if err := p.write(ctx, rec, iota(nil, col.Len())); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.finish(); err != nil {
+			t.Fatal(err)
+		}
+		data, err := b.ReadAll(ctx, "t.parquet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := pqarrow.ReadTable(ctx, bytes.NewReader(data), nil, pqarrow.ArrowReadProperties{}, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := array.Concatenate(tbl.Column(0).Data().Chunks(), mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !array.Equal(got, col) {
+			t.Errorf("%s: read back %s, want %s", tc.dt, got, col)
+		}
+		for _, r := range []interface{ Release() }{got, tbl, rec, col} {
+			r.Release()
+		}
+		b.Close()
+	}
+}
