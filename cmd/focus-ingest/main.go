@@ -56,6 +56,7 @@ func main() {
 	if len(os.Args) < 2 || os.Args[1] != "serve" { // a server runs several jobs at once
 		tuneGC(os.Getenv)
 	}
+	useFastSnappy()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
