@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -15,14 +16,29 @@ import (
 // Arrow builder's Append, which checks capacity and calls through function
 // values for every offset.
 
-// validity is a validity bitmap under construction.
+// validity is a validity bitmap under construction. While its values are
+// all valid or all null (most columns, a batch long) it only counts them;
+// the bitmap is kept from the first value that differs.
 type validity struct {
-	bits  []byte
+	bits  []byte // the bitmap, once mixed; bits past n are 0
 	n     int
 	nulls int
+	mixed bool
 }
 
 func (v *validity) append(valid bool) {
+	if !v.mixed {
+		switch {
+		case valid && v.nulls == 0:
+			v.n++
+			return
+		case !valid && v.nulls == v.n:
+			v.n++
+			v.nulls++
+			return
+		}
+		v.mix()
+	}
 	if v.n&7 == 0 {
 		v.bits = append(grow(v.bits, 1), 0)
 	}
@@ -34,14 +50,44 @@ func (v *validity) append(valid bool) {
 	v.n++
 }
 
+// mix starts keeping the bitmap: all n bits set when all are valid, all
+// clear when all are null.
+func (v *validity) mix() {
+	v.mixed = true
+	full := byte(0)
+	if v.nulls == 0 {
+		full = 0xff
+	}
+	v.bits = v.bits[:0]
+	for i := 0; i < v.n; i += 8 {
+		b := full
+		if k := v.n - i; k < 8 {
+			b &= 1<<k - 1
+		}
+		v.bits = append(v.bits, b)
+	}
+}
+
 // setNull turns the last value appended into a null.
 func (v *validity) setNull() {
+	if !v.mixed {
+		if v.nulls == v.n-1 { // all null before it
+			v.nulls++
+			return
+		}
+		v.mix()
+	}
 	v.bits[(v.n-1)>>3] &^= 1 << ((v.n - 1) & 7)
 	v.nulls++
 }
 
 // pop removes the last value.
 func (v *validity) pop() {
+	if !v.mixed {
+		v.n--
+		v.nulls = min(v.nulls, v.n)
+		return
+	}
 	v.n--
 	bit := byte(1) << (v.n & 7)
 	if v.bits[v.n>>3]&bit == 0 {
@@ -53,12 +99,18 @@ func (v *validity) pop() {
 	}
 }
 
-func (v *validity) reset() { v.bits, v.n, v.nulls = v.bits[:0], 0, 0 }
+func (v *validity) reset() { v.bits, v.n, v.nulls, v.mixed = v.bits[:0], 0, 0, false }
 
 // buffer returns the bitmap in an allocator buffer, nil without nulls.
 func (v *validity) buffer(mem memory.Allocator) *memory.Buffer {
-	if v.nulls == 0 {
+	switch {
+	case v.nulls == 0:
 		return nil
+	case !v.mixed: // all null
+		buf := memory.NewResizableBuffer(mem)
+		buf.Resize(int(bitutil.BytesForBits(int64(v.n))))
+		clear(buf.Bytes())
+		return buf
 	}
 	return copyBuffer(mem, v.bits)
 }
