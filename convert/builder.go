@@ -1,13 +1,13 @@
 package convert
 
 import (
-	"slices"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/focus-ingest/focus-ingest/internal/grow"
 )
 
 // The Reader collects a batch in plain Go slices, reused from batch to
@@ -40,7 +40,7 @@ func (v *validity) append(valid bool) {
 		v.mix()
 	}
 	if v.n&7 == 0 {
-		v.bits = append(grow(v.bits, 1), 0)
+		v.bits = append(grow.Slice(v.bits, 1), 0)
 	}
 	if valid {
 		v.bits[v.n>>3] |= 1 << (v.n & 7)
@@ -123,15 +123,6 @@ func copyBuffer(mem memory.Allocator, b []byte) *memory.Buffer {
 	return buf
 }
 
-// grow makes room for n more elements, doubling the capacity when it must
-// grow (append grows large slices by only a quarter, so copies them more).
-func grow[T any](s []T, n int) []T {
-	if len(s)+n <= cap(s) {
-		return s
-	}
-	return slices.Grow(s, max(n, cap(s)))
-}
-
 // stringsBuf is a utf8 column under construction.
 type stringsBuf struct {
 	valid   validity
@@ -145,9 +136,9 @@ func (s *stringsBuf) append(null bool, v []byte) {
 	}
 	s.valid.append(!null)
 	if !null {
-		s.data = append(grow(s.data, len(v)), v...)
+		s.data = append(grow.Slice(s.data, len(v)), v...)
 	}
-	s.offsets = append(grow(s.offsets, 1), int32(len(s.data)))
+	s.offsets = append(grow.Slice(s.offsets, 1), int32(len(s.data)))
 }
 
 // pop removes the last value.
@@ -203,7 +194,7 @@ func (m *mapBuf) append(null bool, tags []Tag) {
 			m.items.append(t.Null, t.Value)
 		}
 	}
-	m.offsets = append(grow(m.offsets, 1), int32(m.keys.valid.n))
+	m.offsets = append(grow.Slice(m.offsets, 1), int32(m.keys.valid.n))
 }
 
 // pop removes the last map and its entries.
@@ -243,12 +234,12 @@ type fixedBuf struct {
 
 func (f *fixedBuf) appendDecimal(v decimal128.Num) {
 	f.valid.append(true)
-	f.dec = append(grow(f.dec, 1), v)
+	f.dec = append(grow.Slice(f.dec, 1), v)
 }
 
 func (f *fixedBuf) appendTimestamp(v int64) {
 	f.valid.append(true)
-	f.ts = append(grow(f.ts, 1), arrow.Timestamp(v))
+	f.ts = append(grow.Slice(f.ts, 1), arrow.Timestamp(v))
 }
 
 // pop removes the last value.

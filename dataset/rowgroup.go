@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -10,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/focus-ingest/focus-ingest/convert"
+	"github.com/focus-ingest/focus-ingest/internal/grow"
 )
 
 // rowGroup holds the rows of a file's next Parquet row group until it is
@@ -158,7 +158,7 @@ func (c *fixedColumn) add(_ context.Context, _ memory.Allocator, a arrow.Array, 
 	d := a.Data()
 	src := d.Buffers()[1].Bytes()[d.Offset()*c.width:]
 	w, at := c.width, len(c.values)
-	c.values = slices.Grow(c.values, len(rows)*w)[:at+len(rows)*w]
+	c.values = grow.Slice(c.values, len(rows)*w)[:at+len(rows)*w]
 	dst := c.values[at:]
 	switch w {
 	case 16:
@@ -250,6 +250,12 @@ func (c *dictColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Arra
 	if c.ids == nil {
 		c.ids = map[string]int32{}
 	}
+	if c.idx32 != nil {
+		c.idx32 = grow.Slice(c.idx32, len(rows))
+	} else {
+		c.idx16 = grow.Slice(c.idx16, len(rows))
+	}
+	c.valid.bits = grow.Slice(c.valid.bits, len(rows)/8+1)
 	for _, r := range rows {
 		i := int(r)
 		if s.IsNull(i) {
