@@ -69,11 +69,56 @@ func ParseDecimal(s []byte, precision, scale int32) (v decimal128.Num, rounded b
 	if precision < 1 || precision > Precision || scale < 0 || scale > precision {
 		return v, false, reason(ErrRange, "unsupported decimal(%d,%d)", precision, scale)
 	}
+	if v, ok := parsePlain(s, precision, scale); ok {
+		return v, false, nil
+	}
 	var n number
 	if pos := n.scan(s); pos >= 0 {
 		return v, false, decimalSyntax(s, pos)
 	}
 	return n.value(s, precision, scale)
+}
+
+// parsePlain parses the common shape in one pass: [-]digits[.digits], 18
+// digits at most, no more fractional digits than scale, the scaled value
+// within precision. It reports false for anything else, which the general
+// path then parses (or refuses) on its own.
+func parsePlain(s []byte, precision, scale int32) (decimal128.Num, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		i, neg = 1, true
+	}
+	var m uint64
+	start := i
+	for ; i < len(s) && isDigit(s[i]) && i-start < 19; i++ {
+		m = m*10 + uint64(s[i]-'0')
+	}
+	intDigits, frac := i-start, 0
+	if intDigits == 0 {
+		return decimal128.Num{}, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		f := i
+		for ; i < len(s) && isDigit(s[i]) && intDigits+i-f < 19; i++ {
+			m = m*10 + uint64(s[i]-'0')
+		}
+		frac = i - f
+		if frac == 0 {
+			return decimal128.Num{}, false
+		}
+	}
+	// With at most 18 digits m is exact (a 19th stops the loops above, and
+	// then i != len(s) or the count refuses it); with intDigits+scale <= 38
+	// the scaled value is below 10^38, so the 128-bit product is exact.
+	if i != len(s) || intDigits+frac > 18 || frac > int(scale) || intDigits+int(scale) > Precision {
+		return decimal128.Num{}, false
+	}
+	v := u128{0, m}.mul(pow10[int(scale)-frac])
+	if !v.less(pow10[precision]) {
+		return decimal128.Num{}, false
+	}
+	return toNum(v, neg), true
 }
 
 // scan fills n from s and returns -1, or the position of the first byte that
