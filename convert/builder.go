@@ -27,6 +27,15 @@ type validity struct {
 }
 
 func (v *validity) append(valid bool) {
+	if valid && v.nulls == 0 && !v.mixed { // small enough to inline
+		v.n++
+		return
+	}
+	v.add(valid)
+}
+
+// add is append past its first case.
+func (v *validity) add(valid bool) {
 	if !v.mixed {
 		switch {
 		case valid && v.nulls == 0:
