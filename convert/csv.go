@@ -47,6 +47,7 @@ type scanner struct {
 	next     int  // where the record just parsed ends, terminator included
 	rawEnd   int  // where its text ends, terminator excluded
 	firstNL  int  // the first line end at or after the record start
+	nextQ    int  // parseQuoted: the first quote at or after a field start, or the line end when none is before it; -1: unknown
 	lines    int  // line terminators inside the record just parsed
 	fatal    bool // the last error leaves the stream unreadable
 	rerr     error
@@ -299,6 +300,7 @@ func (s *scanner) splitPlain(line []byte) {
 // line end at or after the record start (len(buf) at EOF without one).
 func (s *scanner) parseQuoted(buf []byte, nl int) int {
 	i := s.pos
+	s.nextQ = -1
 	for {
 		var st int
 		if i < len(buf) && buf[i] == '"' {
@@ -328,6 +330,7 @@ func (s *scanner) plainField(buf []byte, i, nl int) (int, int, int) {
 		default:
 			nl = len(buf)
 		}
+		s.nextQ = -1
 	}
 	end, last := nl, true
 	if k := bytes.IndexByte(buf[i:nl], ','); k >= 0 {
@@ -337,7 +340,13 @@ func (s *scanner) plainField(buf []byte, i, nl int) (int, int, int) {
 	if last {
 		f = buf[i:s.trimEnd(end)]
 	}
-	if q := bytes.IndexByte(f, '"'); q >= 0 {
+	if s.nextQ < i { // one search a quoted field, not one a field
+		s.nextQ = nl
+		if k := bytes.IndexByte(buf[i:nl], '"'); k >= 0 {
+			s.nextQ = i + k
+		}
+	}
+	if s.nextQ < end {
 		return 0, nl, s.syntaxError(buf, len(s.fields), i, end, "bare quote in an unquoted field (a field with quotes must be enclosed in quotes, quotes doubled)")
 	}
 	s.fields = append(s.fields, f)
