@@ -119,6 +119,12 @@ func (s *server) put(ctx context.Context, source, path string) (summary, error) 
 		return summary{}, err
 	}
 	defer f.Close()
+	return s.putFrom(ctx, source, f)
+}
+
+// putFrom streams r to DoPut as source. A read error other than io.EOF
+// returns at once, the stream left unfinished (for the caller to cancel).
+func (s *server) putFrom(ctx context.Context, source string, f io.Reader) (summary, error) {
 	stream, err := s.client.DoPut(ctx)
 	if err != nil {
 		return summary{}, err
@@ -142,8 +148,11 @@ func (s *server) put(ctx context.Context, source, path string) (summary, error) 
 				break // the server ended the stream; its status follows
 			}
 		}
-		if rerr != nil {
+		if rerr == io.EOF {
 			break
+		}
+		if rerr != nil {
+			return summary{}, rerr
 		}
 	}
 	w.Close()
