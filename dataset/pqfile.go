@@ -39,6 +39,7 @@ type pqFile struct {
 	schema *arrow.Schema
 	ctx    context.Context // pqarrow's write context (scratch buffers)
 	def    []int16         // scratch: definition levels of a flat column
+	ones   []int16         // all 1: the definition levels of a column without nulls
 }
 
 // newPQFile starts a Parquet file of schema sc on out.
@@ -123,17 +124,30 @@ func (p *pqFile) writeFlat(rgw file.SerialRowGroupWriter, f arrow.Field, col *ar
 	for _, a := range col.Chunks() {
 		var def []int16
 		if f.Nullable {
-			p.def = p.def[:0]
-			for i := range a.Len() {
-				p.def = append(p.def, int16(b2i(a.IsValid(i))))
-			}
-			def = p.def
+			def = p.defLevels(a)
 		}
 		if err := p.writeLeaf(cw, a, def, nil, f.Nullable); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// defLevels returns the definition levels of a nullable flat column: 1
+// for a value, 0 for a null. Valid until the next call.
+func (p *pqFile) defLevels(a arrow.Array) []int16 {
+	n := a.Len()
+	if a.NullN() == 0 { // most columns: a prefix of all ones
+		for len(p.ones) < n {
+			p.ones = append(p.ones, 1)
+		}
+		return p.ones[:n]
+	}
+	p.def = p.def[:0]
+	for i := range n {
+		p.def = append(p.def, int16(b2i(a.IsValid(i))))
+	}
+	return p.def
 }
 
 // writeMap writes the two column chunks (keys, items) of a map field.
