@@ -45,7 +45,6 @@ func interleavedRows(n, days int) []row {
 func TestRowGroupMatchesTake(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ctx := context.Background()
 	whole := batch(t, mem, true, interleavedRows(500, 9))
 	defer whole.Release()
 	sliced := whole.NewSlice(37, 451)
@@ -66,27 +65,38 @@ func TestRowGroupMatchesTake(t *testing.T) {
 				}
 			}
 		}
-		g := newRowGroup(rec.Schema(), 1<<20)
-		for _, r := range runs {
-			if err := g.add(ctx, mem, rec, perm[r.start:r.end]); err != nil {
-				t.Fatal(err)
-			}
+		for _, dicts := range []*recDicts{nil, internRecord(rec)} {
+			checkRowGroup(t, mem, rec, dicts, perm, runs, name)
 		}
-		for c, col := range rec.Columns() {
-			got, err := g.cols[c].take(mem)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := takeArray(ctx, mem, col, perm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rows := chunkedStrings(got); !slices.Equal(rows, arrayStrings(want)) {
-				t.Errorf("%s: column %s differs from Take:\n got %v\nwant %v", name, rec.ColumnName(c), rows, want)
-			}
-			got.Release()
-			want.Release()
+	}
+}
+
+// checkRowGroup adds the runs of rec to a row group and compares every
+// column taken back with the rows perm of rec.
+func checkRowGroup(t *testing.T, mem memory.Allocator, rec arrow.RecordBatch, dicts *recDicts, perm []int32, runs []run, name string) {
+	t.Helper()
+	ctx := context.Background()
+	name += fmt.Sprintf(" (interned: %v)", dicts != nil)
+	g := newRowGroup(rec.Schema(), 1<<20)
+	for _, r := range runs {
+		if err := g.add(ctx, mem, rec, dicts, perm[r.start:r.end]); err != nil {
+			t.Fatal(err)
 		}
+	}
+	for c, col := range rec.Columns() {
+		got, err := g.cols[c].take(mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := takeArray(ctx, mem, col, perm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows := chunkedStrings(got); !slices.Equal(rows, arrayStrings(want)) {
+			t.Errorf("%s: column %s differs from Take:\n got %v\nwant %v", name, rec.ColumnName(c), rows, want)
+		}
+		got.Release()
+		want.Release()
 	}
 }
 

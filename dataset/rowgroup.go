@@ -63,10 +63,19 @@ func newRowGroup(schema *arrow.Schema, dictLimit int) *rowGroup {
 	return g
 }
 
-// add appends the rows of rec.
-func (g *rowGroup) add(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, rows []int32) error {
+// add appends the rows of rec; dicts (may be nil) are rec's batchDicts.
+func (g *rowGroup) add(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, dicts *recDicts, rows []int32) error {
 	for i, c := range g.cols {
-		if err := c.add(ctx, mem, rec.Column(i), rows); err != nil {
+		var err error
+		switch c := c.(type) {
+		case *dictColumn:
+			err = c.addFrom(ctx, mem, rec.Column(i), dicts.col(i), rows)
+		case *mapColumn:
+			err = c.addMap(ctx, mem, rec.Column(i), dicts.key(i), dicts.item(i), rows)
+		default:
+			err = c.add(ctx, mem, rec.Column(i), rows)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -236,6 +245,7 @@ type dictColumn struct {
 	lastID  int32
 	hasLast bool
 	plain   *copyColumn
+	trans   []int32 // addIDs: scratch
 }
 
 // mapEntryBytes is about what one dictionary value costs beyond its bytes:
@@ -270,6 +280,53 @@ func (c *dictColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Arra
 				id = c.insert(v)
 			}
 			c.last, c.lastID, c.hasLast = c.values[id], id, true
+		}
+		c.push(id, true)
+	}
+	if c.dsize > c.limit {
+		c.toPlain(mem)
+	}
+	return nil
+}
+
+// addFrom appends the rows of a: through d, a's batchDict, when there is
+// one and the column still keeps a dictionary.
+func (c *dictColumn) addFrom(ctx context.Context, mem memory.Allocator, a arrow.Array, d *batchDict, rows []int32) error {
+	if d == nil || c.plain != nil {
+		return c.add(ctx, mem, a, rows)
+	}
+	return c.addIDs(mem, d, rows)
+}
+
+// addIDs appends the rows of the array d interns, through c.trans: the
+// index in c of each of d's values met so far, -1 for the others.
+func (c *dictColumn) addIDs(mem memory.Allocator, d *batchDict, rows []int32) error {
+	if c.ids == nil {
+		c.ids = map[string]int32{}
+	}
+	c.trans = grow.Slice(c.trans[:0], len(d.vals))[:len(d.vals)]
+	for i := range c.trans {
+		c.trans[i] = -1
+	}
+	if c.idx32 != nil {
+		c.idx32 = grow.Slice(c.idx32, len(rows))
+	} else {
+		c.idx16 = grow.Slice(c.idx16, len(rows))
+	}
+	c.valid.bits = grow.Slice(c.valid.bits, len(rows)/8+1)
+	for _, r := range rows {
+		b := d.ids[r]
+		if b < 0 {
+			c.push(0, false)
+			continue
+		}
+		id := c.trans[b]
+		if id < 0 {
+			var ok bool
+			if id, ok = c.ids[d.vals[b]]; !ok {
+				id = c.insert(d.vals[b])
+			}
+			c.trans[b] = id
 		}
 		c.push(id, true)
 	}
@@ -422,6 +479,11 @@ type mapColumn struct {
 }
 
 func (c *mapColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Array, rows []int32) error {
+	return c.addMap(ctx, mem, a, nil, nil, rows)
+}
+
+// addMap is add with the batchDicts of a's keys and items (nil: none).
+func (c *mapColumn) addMap(ctx context.Context, mem memory.Allocator, a arrow.Array, keys, items *batchDict, rows []int32) error {
 	m := a.(*array.Map)
 	if e := m.Data().Children()[0]; e.Offset() != 0 || e.NullN() != 0 {
 		// entries sliced or with nulls: take the rows into a plain map first
@@ -446,10 +508,10 @@ func (c *mapColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Array
 		c.offsets = append(c.offsets, int32(c.count+len(c.entries)))
 	}
 	c.count += len(c.entries)
-	if err := c.keys.add(ctx, mem, m.Keys(), c.entries); err != nil {
+	if err := c.keys.addFrom(ctx, mem, m.Keys(), keys, c.entries); err != nil {
 		return err
 	}
-	return c.items.add(ctx, mem, m.Items(), c.entries)
+	return c.items.addFrom(ctx, mem, m.Items(), items, c.entries)
 }
 
 func (c *mapColumn) size() int64 {

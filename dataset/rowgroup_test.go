@@ -112,8 +112,12 @@ func TestRowGroupDictionaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dicts := internRecord(rec) // low-cardinality columns through batchDicts, the others not
+	if dicts.cols[0] == nil || dicts.cols[2] != nil || dicts.keys[5] == nil {
+		t.Fatalf("interned: service %v, wide %v, tag keys %v", dicts.cols[0] != nil, dicts.cols[2] != nil, dicts.keys[5] != nil)
+	}
 	for off := 0; off < n; off += 7001 {
-		if err := p.write(ctx, rec, order[off:min(off+7001, n)]); err != nil {
+		if err := p.write(ctx, rec, dicts, order[off:min(off+7001, n)]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -315,7 +319,7 @@ func TestPQFileTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := array.NewRecordBatch(sc, []arrow.Array{col}, int64(col.Len()))
-		if err := p.write(ctx, rec, iota(nil, col.Len())); err != nil {
+		if err := p.write(ctx, rec, nil, iota(nil, col.Len())); err != nil {
 			t.Fatal(err)
 		}
 		if err := p.finish(); err != nil {

@@ -22,11 +22,12 @@ type run struct {
 func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, days []int32) error {
 	perm, runs := groupByDay(days, j.perm)
 	j.perm = perm
+	dicts := internRecord(rec)
 	var pending []partRows
 	for _, r := range runs {
 		if j.evicts(source, r.day) {
 			// the file finished to make room may be one pending writes go to
-			if err := writeParts(ctx, rec, pending); err != nil {
+			if err := writeParts(ctx, rec, dicts, pending); err != nil {
 				return err
 			}
 			pending = pending[:0]
@@ -37,7 +38,7 @@ func (j *Job) split(ctx context.Context, source string, rec arrow.RecordBatch, d
 		}
 		pending = append(pending, partRows{p, perm[r.start:r.end]})
 	}
-	return writeParts(ctx, rec, pending)
+	return writeParts(ctx, rec, dicts, pending)
 }
 
 // partRows are the rows of a record that go to one file (each day's rows
@@ -51,9 +52,9 @@ type partRows struct {
 // goroutines: each file has its own buffers, Parquet encoder, allocation
 // count and upload, so different files can take rows at once (each by one
 // goroutine). It returns the error of the first failed file in order.
-func writeParts(ctx context.Context, rec arrow.RecordBatch, todo []partRows) error {
+func writeParts(ctx context.Context, rec arrow.RecordBatch, dicts *recDicts, todo []partRows) error {
 	errs := make([]error, len(todo))
-	parallel(len(todo), func(i int) { errs[i] = todo[i].p.write(ctx, rec, todo[i].rows) })
+	parallel(len(todo), func(i int) { errs[i] = todo[i].p.write(ctx, rec, dicts, todo[i].rows) })
 	return firstError(errs)
 }
 

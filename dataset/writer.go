@@ -230,7 +230,7 @@ func (c *countingAllocator) Free(b []byte) {
 
 // write appends the rows of rec, writing out the row group whenever it
 // holds maxRG rows. On error the file is aborted.
-func (p *partFile) write(ctx context.Context, rec arrow.RecordBatch, rows []int32) error {
+func (p *partFile) write(ctx context.Context, rec arrow.RecordBatch, dicts *recDicts, rows []int32) error {
 	for len(rows) > 0 {
 		if p.rg.rows == p.maxRG {
 			if err := p.flush(); err != nil {
@@ -238,7 +238,7 @@ func (p *partFile) write(ctx context.Context, rec arrow.RecordBatch, rows []int3
 			}
 		}
 		k := min(len(rows), p.maxRG-p.rg.rows)
-		if err := p.check(p.rg.add(ctx, p.mem, rec, rows[:k])); err != nil {
+		if err := p.check(p.rg.add(ctx, p.mem, rec, dicts, rows[:k])); err != nil {
 			return err
 		}
 		p.info.Rows += int64(k)
@@ -315,7 +315,7 @@ func writeFile(ctx context.Context, b *blob.Bucket, staged string, rec arrow.Rec
 	if err != nil {
 		return 0, err
 	}
-	if err := p.write(ctx, rec, iota(nil, int(rec.NumRows()))); err != nil {
+	if err := p.write(ctx, rec, nil, iota(nil, int(rec.NumRows()))); err != nil {
 		return 0, err
 	}
 	if err := p.finish(); err != nil {
