@@ -257,15 +257,7 @@ func (c *dictColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Arra
 		return c.plain.add(ctx, mem, a, rows)
 	}
 	s := a.(*array.String)
-	if c.ids == nil {
-		c.ids = map[string]int32{}
-	}
-	if c.idx32 != nil {
-		c.idx32 = grow.Slice(c.idx32, len(rows))
-	} else {
-		c.idx16 = grow.Slice(c.idx16, len(rows))
-	}
-	c.valid.bits = grow.Slice(c.valid.bits, len(rows)/8+1)
+	c.reserve(len(rows))
 	for _, r := range rows {
 		i := int(r)
 		if s.IsNull(i) {
@@ -301,19 +293,11 @@ func (c *dictColumn) addFrom(ctx context.Context, mem memory.Allocator, a arrow.
 // addIDs appends the rows of the array d interns, through c.trans: the
 // index in c of each of d's values met so far, -1 for the others.
 func (c *dictColumn) addIDs(mem memory.Allocator, d *batchDict, rows []int32) error {
-	if c.ids == nil {
-		c.ids = map[string]int32{}
-	}
+	c.reserve(len(rows))
 	c.trans = grow.Slice(c.trans[:0], len(d.vals))[:len(d.vals)]
 	for i := range c.trans {
 		c.trans[i] = -1
 	}
-	if c.idx32 != nil {
-		c.idx32 = grow.Slice(c.idx32, len(rows))
-	} else {
-		c.idx16 = grow.Slice(c.idx16, len(rows))
-	}
-	c.valid.bits = grow.Slice(c.valid.bits, len(rows)/8+1)
 	for _, r := range rows {
 		b := d.ids[r]
 		if b < 0 {
@@ -334,6 +318,19 @@ func (c *dictColumn) addIDs(mem memory.Allocator, d *batchDict, rows []int32) er
 		c.toPlain(mem)
 	}
 	return nil
+}
+
+// reserve makes room for n more rows.
+func (c *dictColumn) reserve(n int) {
+	if c.ids == nil {
+		c.ids = map[string]int32{}
+	}
+	if c.idx32 != nil {
+		c.idx32 = grow.Slice(c.idx32, n)
+	} else {
+		c.idx16 = grow.Slice(c.idx16, n)
+	}
+	c.valid.bits = grow.Slice(c.valid.bits, n/8+1)
 }
 
 // insert adds v to the dictionary and returns its index.
