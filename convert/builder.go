@@ -34,14 +34,10 @@ func (v *validity) append(valid bool) {
 	v.add(valid)
 }
 
-// add is append past its first case.
+// add is append past its inlined case (a valid value, none null so far).
 func (v *validity) add(valid bool) {
 	if !v.mixed {
-		switch {
-		case valid && v.nulls == 0:
-			v.n++
-			return
-		case !valid && v.nulls == v.n:
+		if !valid && v.nulls == v.n { // all null so far
 			v.n++
 			v.nulls++
 			return
