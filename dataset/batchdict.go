@@ -67,7 +67,7 @@ func internRecord(rec arrow.RecordBatch) *recDicts {
 		case *array.String:
 			d.cols[i] = newBatchDict(a)
 		case *array.Map:
-			if !isStringMap(a.DataType()) || a.Data().Children()[0].Offset() != 0 || a.Data().Children()[0].NullN() != 0 {
+			if !isStringMap(a.DataType()) || !plainEntries(a) {
 				return
 			}
 			d.keys[i] = newBatchDict(a.Keys().(*array.String))

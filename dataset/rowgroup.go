@@ -482,8 +482,7 @@ func (c *mapColumn) add(ctx context.Context, mem memory.Allocator, a arrow.Array
 // addMap is add with the batchDicts of a's keys and items (nil: none).
 func (c *mapColumn) addMap(ctx context.Context, mem memory.Allocator, a arrow.Array, keys, items *batchDict, rows []int32) error {
 	m := a.(*array.Map)
-	if e := m.Data().Children()[0]; e.Offset() != 0 || e.NullN() != 0 {
-		// entries sliced or with nulls: take the rows into a plain map first
+	if !plainEntries(m) { // take the rows into a plain map first
 		out, err := takeArray(ctx, mem, a, rows)
 		if err != nil {
 			return err
@@ -509,6 +508,13 @@ func (c *mapColumn) addMap(ctx context.Context, mem memory.Allocator, a arrow.Ar
 		return err
 	}
 	return c.items.addFrom(ctx, mem, m.Items(), items, c.entries)
+}
+
+// plainEntries reports whether the entries of m are neither sliced nor
+// null, so that its offsets index its keys and items directly.
+func plainEntries(m *array.Map) bool {
+	e := m.Data().Children()[0]
+	return e.Offset() == 0 && e.NullN() == 0
 }
 
 func (c *mapColumn) size() int64 {

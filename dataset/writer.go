@@ -50,9 +50,9 @@ const (
 )
 
 // sink streams bytes into one object. arrow-go's Parquet writer gets it
-// without a Close: the writer closes its sink even when a write fails, which would commit a
-// truncated object. The owner commits the object with commit or drops it
-// with abort.
+// without a Close: the writer closes its sink even when a write fails,
+// which would commit a truncated object. The owner commits the object
+// with commit or drops it with abort.
 //
 // The bytes go through a pipe into Bucket.Upload running in a goroutine,
 // not through a blob.Writer: azureblob's Writer.Close panics when the
@@ -61,8 +61,8 @@ const (
 // abort cancels the upload's context first, and every driver then drops it.
 //
 // A sink also never reports a write error to the Parquet writer: a failed
-// write makes it return early from its row group and file Close, leaking the
-// column writers' buffers. The sink keeps the first error in err, drops
+// write makes it return early from its row group and file Close, leaking
+// the column writers' buffers. The sink keeps the first error in err, drops
 // later bytes, and the owner checks err after every call.
 type sink struct {
 	pw     *io.PipeWriter
