@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -234,7 +237,49 @@ func (p *pqFile) writeLeaf(cw file.ColumnChunkWriter, a arrow.Array, def, rep []
 			return err
 		}
 	}
+	if d, ok := a.(*array.Decimal128); ok {
+		if wr, ok := cw.(*file.FixedLenByteArrayColumnChunkWriter); ok && wr.Descr().TypeLength() == decimal128Bytes && rep == nil {
+			return writeDecimals(wr, d, def)
+		}
+	}
 	return pqarrow.WriteArrowToColumn(p.ctx, cw, a, def, rep, nullable)
+}
+
+// decimal128Bytes is the width of a decimal128 and of its Parquet
+// FIXED_LEN_BYTE_ARRAY at precision 38, big-endian two's complement.
+const decimal128Bytes = 16
+
+// decimalScratch holds a column chunk's big-endian values and their slices
+// while writeDecimals writes them.
+type decimalScratch struct {
+	bytes []byte
+	vals  []parquet.FixedLenByteArray
+}
+
+var decimalScratches = sync.Pool{New: func() any { return new(decimalScratch) }}
+
+// writeDecimals writes a flat decimal128(38, s) column chunk as pqarrow
+// does (its writeDenseArrow), in scratch reused from chunk to chunk rather
+// than two allocations a chunk (a fifth of the bytes a job allocated).
+func writeDecimals(wr *file.FixedLenByteArrayColumnChunkWriter, a *array.Decimal128, def []int16) error {
+	s := decimalScratches.Get().(*decimalScratch)
+	defer decimalScratches.Put(s)
+	n := a.Len()
+	s.bytes = slices.Grow(s.bytes[:0], n*decimal128Bytes)[:n*decimal128Bytes]
+	s.vals = slices.Grow(s.vals[:0], n)[:n]
+	for i, v := range a.Values() {
+		b := s.bytes[i*decimal128Bytes : (i+1)*decimal128Bytes : (i+1)*decimal128Bytes]
+		binary.BigEndian.PutUint64(b, uint64(v.HighBits()))
+		binary.BigEndian.PutUint64(b[8:], v.LowBits())
+		s.vals[i] = b
+	}
+	var err error
+	if a.NullN() == 0 {
+		_, err = wr.WriteBatch(s.vals, def, nil)
+	} else {
+		_, err = wr.WriteBatchSpacedWithError(s.vals, def, nil, a.NullBitmapBytes(), int64(a.Data().Offset()))
+	}
+	return err
 }
 
 // dictEncoder is the part of arrow-go's dictionary encoder (an internal

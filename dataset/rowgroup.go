@@ -187,9 +187,11 @@ func (c *fixedColumn) add(_ context.Context, _ memory.Allocator, a arrow.Array, 
 
 func (c *fixedColumn) size() int64 { return int64(cap(c.values) + cap(c.valid.bits)) }
 
+// take hands the values over to the array as they are (not through mem:
+// a copy would cost an allocation and a pass over them a row group).
 func (c *fixedColumn) take(mem memory.Allocator) (*arrow.Chunked, error) {
 	defer c.release()
-	return oneChunk(makeArray(mem, c.typ, &c.valid, copyBuffer(mem, c.values), nil)), nil
+	return oneChunk(makeArray(mem, c.typ, &c.valid, memory.NewBufferBytes(c.values), nil)), nil
 }
 
 func (c *fixedColumn) release() { c.values, c.valid = nil, bitmap{} }

@@ -29,6 +29,7 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 		{Name: "wide", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "long", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "cost", Type: &arrow.Decimal128Type{Precision: 38, Scale: 32}, Nullable: true},
+		{Name: "quantity", Type: &arrow.Decimal128Type{Precision: 38, Scale: 18}, Nullable: true}, // with nulls
 		{Name: "tags", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String), Nullable: true},
 		{Name: "flag", Type: arrow.FixedWidthTypes.Boolean, Nullable: true}, // copied (copyColumn)
 	}, nil)
@@ -39,9 +40,10 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 	wide := b.Field(2).(*array.StringBuilder)
 	long := b.Field(3).(*array.StringBuilder)
 	cost := b.Field(4).(*array.Decimal128Builder)
-	tags := b.Field(5).(*array.MapBuilder)
+	quantity := b.Field(5).(*array.Decimal128Builder)
+	tags := b.Field(6).(*array.MapBuilder)
 	tk, tv := tags.KeyBuilder().(*array.StringBuilder), tags.ItemBuilder().(*array.StringBuilder)
-	flag := b.Field(6).(*array.BooleanBuilder)
+	flag := b.Field(7).(*array.BooleanBuilder)
 	names := []string{"Amazon EC2", "Amazon S3", "", "AWS Lambda", "Zeta"}
 	for i := range n {
 		if i%7 == 3 {
@@ -57,6 +59,11 @@ func dictTestRecord(mem memory.Allocator, n int) arrow.RecordBatch {
 		}
 		long.Append(fmt.Sprintf("%s-%07d", strings.Repeat("x", 150), i))
 		cost.Append(decimal128.FromI64(int64(i*1000003 - 5000000)))
+		if i%13 == 5 {
+			quantity.AppendNull()
+		} else {
+			quantity.Append(decimal128.New(int64(i%5-2), uint64(i)*0x9E3779B97F4A7C15))
+		}
 		if i%9 == 4 {
 			flag.AppendNull()
 		} else {
@@ -113,8 +120,8 @@ func TestRowGroupDictionaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	dicts := internRecord(rec) // low-cardinality columns through batchDicts, the others not
-	if dicts.cols[0] == nil || dicts.cols[2] != nil || dicts.keys[5] == nil {
-		t.Fatalf("interned: service %v, wide %v, tag keys %v", dicts.cols[0] != nil, dicts.cols[2] != nil, dicts.keys[5] != nil)
+	if dicts.cols[0] == nil || dicts.cols[2] != nil || dicts.keys[6] == nil {
+		t.Fatalf("interned: service %v, wide %v, tag keys %v", dicts.cols[0] != nil, dicts.cols[2] != nil, dicts.keys[6] != nil)
 	}
 	for off := 0; off < n; off += 7001 {
 		if err := p.write(ctx, rec, dicts, order[off:min(off+7001, n)]); err != nil {
