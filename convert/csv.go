@@ -67,6 +67,20 @@ func newScanner(src io.Reader, source string, limits Limits) *scanner {
 		buf: make([]byte, readBufferSize), line: 1}
 }
 
+// reset makes the scanner read the records of data, at line line and input
+// offset base, as the end of the input.
+func (s *scanner) reset(data []byte, line int, base int64) {
+	s.buf, s.pos, s.end, s.base, s.line = data, 0, len(data), base, line
+	s.eof, s.started, s.fatal, s.rerr, s.perr = true, true, false, nil, nil
+}
+
+// resume makes the scanner read src, starting at line line and input
+// offset base, from where another scanner stopped.
+func (s *scanner) resume(src io.Reader, line int, base int64) {
+	s.src, s.pos, s.end, s.base, s.line = src, 0, 0, base, line
+	s.eof, s.started, s.fatal, s.rerr, s.perr = false, true, false, nil, nil
+}
+
 // Scan reads the next record. It returns false at the end of the input or on
 // an error; Err tells which. After a recoverable error (Fatal false), Raw is
 // the record's text and Scan may be called again to go on.
@@ -481,7 +495,7 @@ func (s *scanner) countError() {
 func (s *scanner) limitError() {
 	s.fatal = true
 	s.perr = &ParseError{Source: s.source, Line: s.line,
-		Value: quoteValue(s.buf[s.pos:min(s.end, s.pos+MaxErrorValue+1)]),
+		Value: quoteValue(s.buf[s.pos:min(s.end, s.pos+min(s.maxRec, MaxErrorValue)+1)]), // as much, whatever the reads
 		Err:   reason(ErrLimit, "record longer than %d bytes (limit --max-line-size; line ends inside quoted fields count, and a quote left open makes the rest of the file one record)", s.maxRec)}
 }
 

@@ -65,13 +65,15 @@ const maxBatchBytes = 1 << 30
 // Reader reads a FOCUS cost-and-usage CSV stream (plain, gzip or zstd) as
 // Arrow record batches typed by column name (see KindOf and TypeOf). It
 // implements array.RecordReader and is not safe for concurrent use, except
-// Stats.
+// Stats. Without OnReject it converts on all cores (parallel.go).
 type Reader struct {
 	refs    atomic.Int64
 	opts    Options
 	sc      *scanner
 	dc      *decompressor
 	ra      *readAhead // nil when input is read in the caller's goroutine
+	par     *parallel  // nil when converting in the caller's goroutine
+	bytes   int64      // input bytes of the pieces handed out (par)
 	schema  *arrow.Schema
 	cols    []outColumn
 	cps     int // field index of ChargePeriodStart
@@ -97,11 +99,12 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	}
 	in, dc := decompress(r, opts.Limits)
 	rd := &Reader{opts: opts, dc: dc}
-	if useReadAhead {
-		var end func()
-		if dc != nil {
-			end = dc.Close
-		}
+	var end func()
+	if dc != nil {
+		end = dc.Close
+	}
+	par := useParallel && opts.OnReject == nil
+	if useReadAhead && !par {
 		rd.ra = newReadAhead(in, end)
 		in = rd.ra
 	}
@@ -113,6 +116,9 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		return nil, err
 	}
 	rd.build(names)
+	if par {
+		rd.startParallel(in, end)
+	}
 	return rd, nil
 }
 
@@ -208,13 +214,16 @@ func (r *Reader) Next() bool {
 	if r.done {
 		return false
 	}
+	defer r.publish()
+	if r.par != nil {
+		return r.nextParallel()
+	}
 	n := 0
 	for r.size = 0; n < r.opts.BatchSize && r.size < maxBatchBytes && r.readRow(); n++ {
 	}
 	if n < r.opts.BatchSize && r.size < maxBatchBytes {
 		r.done = true
 	}
-	defer r.publish()
 	if n == 0 || r.err != nil {
 		return false
 	}
@@ -262,6 +271,9 @@ func (r *Reader) publish() {
 	r.mu.Lock()
 	r.pub = r.stats
 	r.pub.Bytes = r.sc.Offset()
+	if r.par != nil {
+		r.pub.Bytes = r.bytes
+	}
 	r.mu.Unlock()
 }
 
@@ -438,9 +450,12 @@ func (r *Reader) Release() {
 	r.done = true
 }
 
-// closeInput stops the read-ahead goroutine and the decompressor.
+// closeInput stops the splitting or read-ahead goroutine and the
+// decompressor.
 func (r *Reader) closeInput() {
 	switch {
+	case r.par != nil:
+		r.par.close() // the splitter closes the decompressor
 	case r.ra != nil:
 		r.ra.Close() // its goroutine closes the decompressor
 	case r.dc != nil:

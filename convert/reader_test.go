@@ -321,6 +321,19 @@ func TestReaderInline(t *testing.T) {
 	}
 }
 
+// TestReaderSequential runs the suites again with the Reader converting
+// in one goroutine, as it does with OnReject, instead of on several cores.
+func TestReaderSequential(t *testing.T) {
+	defer func(v bool) { useParallel = v }(useParallel)
+	useParallel = false
+	for name, fn := range map[string]func(*testing.T){"errors": TestReaderErrors, "line limit": TestLineLimit,
+		"field limit": TestFieldLimit, "bomb": TestCompressionBomb, "size limit": TestDecompressedSizeLimit,
+		"samples": TestReaderSamples, "compressed": TestCompressedInput, "damage": TestCompressedDamage,
+		"source error": TestCompressedSourceError, "awkward": TestReaderAwkwardInput} {
+		t.Run(name, fn)
+	}
+}
+
 func TestReaderRejectStops(t *testing.T) {
 	stop := errors.New("too many rejects")
 	in := hdr + "2024-01-01T00:00:00Z,x,{},a\n2024-01-01T00:00:00Z,1,{},b\n"

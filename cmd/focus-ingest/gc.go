@@ -39,7 +39,7 @@ func setMemoryLimit(getenv func(string) string, limit int64) {
 const (
 	liveBase    = 64 << 20  // runtime, gRPC, Arrow, code, idle connections
 	liveJobW    = 128 << 20 // a job's Parquet writers
-	liveJobP    = 48 << 20  // a job's pipeline (a DoPut's read-ahead included)
+	liveJobP    = 128 << 20 // a job's pipeline (parallel conversion, a DoPut's read-ahead included)
 	liveReadGet = 48 << 20  // a DoGet
 )
 

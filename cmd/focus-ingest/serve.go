@@ -357,7 +357,7 @@ FOCUS_INGEST_AUTH_TOKEN_FILE; flags win):
                              held, then refused with RESOURCE_EXHAUSTED. Refusals carry a
                              google.rpc.RetryInfo hint ("retry in Ns")
   --memory-limit SIZE        soft memory limit of the Go runtime (default: the memory model's
-                             live bound, 64MiB + B + J x 176MiB + R x 48MiB = 1408MiB with
+                             live bound, 64MiB + B + J x 256MiB + R x 48MiB = 1728MiB with
                              the defaults above; docs/INTERNALS.md); GOMEMLIMIT, when set, wins
   --shutdown-timeout D       on SIGINT/SIGTERM, how long open calls may finish before
                              they are cancelled (default 10s); a second signal exits at once

@@ -41,7 +41,7 @@ var (
 const (
 	baseBytes   = 64 << 20  // runtime, gRPC, Arrow, code
 	writerBytes = 128 << 20 // dataset.Options.MaxBufferedBytes, per job
-	pipeBytes   = 48 << 20  // a job's batches in flight, and a DoPut's read-ahead
+	pipeBytes   = 128 << 20 // a job's pipeline: pieces and batches in flight, and a DoPut's read-ahead
 	readBytes   = 48 << 20  // one DoGet: a decoded row group's batch, the IPC message, gRPC's buffers
 )
 
