@@ -210,3 +210,20 @@ func TestParallelRelease(t *testing.T) {
 		mem.AssertSize(t, 0)
 	}
 }
+
+// FuzzParallelMatchesSequential reads arbitrary records after the header
+// both ways, with pieces of a few bytes or records. (Under the fuzzer the
+// execution count stalls while it minimizes a new input: each try reads
+// the input twice.)
+func FuzzParallelMatchesSequential(f *testing.F) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 8 {
+		in := randomCSV(rng, 10, []float64{0, 0.2}[i%2])
+		f.Add([]byte(in[strings.Index(in, "\n")+1:]), uint16(1+i*7), uint8(1+i%3), uint8(1+i%5))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, pieceBytes uint16, rows, batch uint8) {
+		defer smallPieces(1+int(pieceBytes)%2048, 1+int(rows)%8)()
+		readBoth(t, "fuzz input", func() io.Reader { return bytes.NewReader(append([]byte(hdr), body...)) },
+			Options{BatchSize: 1 + int(batch)%8})
+	})
+}
