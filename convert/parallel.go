@@ -14,9 +14,10 @@ import (
 // the input after the header and cuts it into pieces of whole records, and
 // each piece is converted on a goroutine of its own (at most GOMAXPROCS at
 // once), with its own scanner and column buffers. Next hands out the
-// pieces' batches in input order, so the batches, errors and statistics
-// are those of reading the input in one goroutine; only where batches end
-// may differ (a piece's last batch may be short).
+// pieces' batches in input order, so the rows, errors and statistics are
+// those of reading the input in one goroutine; only where batches end may
+// differ (a piece's last batch may be short), and with it how many rows
+// come out before an error.
 //
 // A record ends at a line end outside quotes. The splitter finds those
 // without parsing fields: a line end ends a record when the quotes since
