@@ -65,7 +65,7 @@ func newIngestFlags(c *ingestConfig) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Var(listFlag{&c.inputs}, "input", "input `URL` or path; repeatable; globs *, ?, [...] and ** (any depth)")
 	fs.StringVar(&c.output, "output", "", "output `URL` or directory of the dataset")
-	fs.IntVar(&c.batchSize, "batch-size", defaultBatchSize, "rows per Arrow record batch (`N`)")
+	fs.IntVar(&c.batchSize, "batch-size", defaultBatchSize, "rows per Arrow record batch, at most (`N`)")
 	fs.StringVar(&c.compression, "compression", "snappy", "Parquet compression: snappy|zstd|gzip|lz4|none")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "replace everything in the partitions the job touches")
 	fs.StringVar(&c.fs, "fs", storage.FSLocal, "scheme for plain paths: local|s3|azure|gcs")

@@ -160,7 +160,7 @@ Flags (each also read from FOCUS_INGEST_<NAME>, e.g. FOCUS_INGEST_ON_ERROR; flag
   --input URL          input URL or path, repeatable; globs *, ?, [...] and ** (any depth):
                        --input 'file:///exports/**/*.csv'   (FOCUS_INGEST_INPUT: comma-separated)
   --output URL         dataset location: file:///lake, ./lake, s3://bucket/prefix ...
-  --batch-size N       rows per record batch (default 16384)
+  --batch-size N       rows per record batch, at most (default 16384)
   --compression C      Parquet compression: snappy|zstd|gzip|lz4|none (default snappy)
   --overwrite          replace everything in the partitions (days) the job touches
   --fs FS              where plain paths live: local|s3|azure|gcs (default local);

@@ -71,7 +71,7 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&c.recoverEvery, "recover-interval", server.DefaultRecoverInterval, "how often to clean up after dead jobs of other processes (`D`); 0: only at start")
 	fs.StringVar(&c.compression, "compression", "snappy", "Parquet compression: snappy|zstd|gzip|lz4|none")
 	fs.IntVar(&c.moneyScale, "money-scale", convert.DefaultMoneyScale, "fractional digits of money columns, decimal128(38,`N`); fixed when the dataset is created")
-	fs.IntVar(&c.batchSize, "batch-size", defaultBatchSize, "rows per Arrow record batch of a job (`N`)")
+	fs.IntVar(&c.batchSize, "batch-size", defaultBatchSize, "rows per Arrow record batch of a job, at most (`N`)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug|info|warn|error")
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus metrics on http://`ADDR`/metrics; off when empty")
 	fs.StringVar(&c.authTokenFile, "auth-token-file", "", "require a bearer token from `FILE` on every call but health; re-read on SIGHUP")
@@ -368,7 +368,7 @@ FOCUS_INGEST_AUTH_TOKEN_FILE; flags win):
   --money-scale N            fractional digits of money columns (default 32); fixed when the
                              dataset is created
   --fs FS                    where plain paths live: local|s3|azure|gcs (default local)
-  --batch-size N             rows per record batch of a job (default 16384)
+  --batch-size N             rows per record batch of a job, at most (default 16384)
   --log-level L              debug|info|warn|error (default info); logs go to stderr
   --metrics-listen ADDR      serve Prometheus metrics on http://ADDR/metrics (default off)
   --auth-token-file FILE     require "authorization: Bearer <token>" on every call but health;
