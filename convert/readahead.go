@@ -12,8 +12,9 @@ const (
 	readAheadDepth = 4
 )
 
-// useReadAhead says whether NewReader reads (and decompresses) its input
-// in a goroutine of its own. It is off: on the shared 2-core test machine
+// useReadAhead says whether a Reader converting in one goroutine (with
+// OnReject; see parallel.go for the other case, whose splitter reads ahead)
+// reads and decompresses its input in a goroutine of its own. It is off: on the shared 2-core test machine
 // BenchmarkReader (readahead=true/false variants) has not shown it faster,
 // in CPU or wall time, for plain or gzip input. Tests switch it on to keep
 // the path working; re-measure on an idle machine before turning it on.
