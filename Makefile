@@ -58,12 +58,20 @@ go-test: emulators tools build
 	FOCUS_INGEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
 
 # Every Fuzz* of the parsers (convert) and of the server's JSON bodies (flightsvc).
+# A run that fails with only "context deadline exceeded" and writes no failing
+# input is Go's -fuzztime race (go.dev/issue/75804, fixed in Go 1.27, not in
+# 1.26.x): reported, not counted. Any other failure stops the target.
 FUZZ_PKGS ?= ./convert ./flightsvc
 fuzz:
-	@for p in $(FUZZ_PKGS); do \
+	@log=$$(mktemp); trap 'rm -f $$log $$log.rc' EXIT; \
+	for p in $(FUZZ_PKGS); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
 	    echo "fuzz $$p $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	    { $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p; echo $$? > $$log.rc; } 2>&1 | tee $$log; \
+	    [ "$$(cat $$log.rc)" = 0 ] && continue; \
+	    if grep -qx '    context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
+	      echo "fuzz $$p $$t: stopped by Go's -fuzztime deadline race (go.dev/issue/75804) with no failing input: not a failure"; \
+	    else exit 1; fi; \
 	  done; \
 	done
 
