@@ -234,23 +234,28 @@ func (s *scanner) fill() bool {
 		copy(grown, s.buf[:s.end])
 		s.buf = grown
 	}
+	n, err := readSome(s.src, s.buf[s.end:])
+	s.end += n
+	switch {
+	case err == io.EOF:
+		s.eof = true
+	case err != nil:
+		s.readError(err)
+		return false
+	}
+	return true
+}
+
+// readSome reads into p once r gives data or an error: empty reads are
+// retried, 100 times at most (then io.ErrNoProgress).
+func readSome(r io.Reader, p []byte) (int, error) {
 	for range 100 {
-		n, err := s.src.Read(s.buf[s.end:])
-		s.end += n
-		if err == io.EOF {
-			s.eof = true
-			return true
-		}
-		if err != nil {
-			s.readError(err)
-			return false
-		}
-		if n > 0 {
-			return true
+		n, err := r.Read(p)
+		if n > 0 || err != nil {
+			return n, err
 		}
 	}
-	s.readError(io.ErrNoProgress)
-	return false
+	return 0, io.ErrNoProgress
 }
 
 // readError records a failed read: a corrupt compressed stream, or one

@@ -104,10 +104,7 @@ func (r *Reader) startParallel(in io.Reader, onEnd func()) {
 
 // worker returns a Reader that converts pieces with r's options and schema.
 func (r *Reader) worker() *Reader {
-	w := &Reader{opts: r.opts, schema: r.schema, cps: r.cps, cols: make([]outColumn, len(r.cols))}
-	for i, c := range r.cols {
-		w.cols[i] = outColumn{name: c.name, kind: c.kind, typ: c.typ, scale: c.scale, tp: TagParser{MaxTags: c.tp.MaxTags}}
-	}
+	w := &Reader{opts: r.opts, schema: r.schema, cps: r.cps, cols: r.newColumns(r.sc.names)}
 	w.sc = &scanner{source: r.sc.source, names: r.sc.names, maxRec: r.sc.maxRec, maxField: r.sc.maxField}
 	return w
 }
@@ -347,17 +344,6 @@ func (sp *splitter) piece(data []byte, lines int) *piece {
 // rest makes the last piece: the input from buffered on, read by the Reader.
 func (sp *splitter) rest(buffered []byte, src io.Reader) *piece {
 	return &piece{line: sp.line, base: sp.base, rest: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), src)}
-}
-
-// readSome reads into p once it has data or an error, retrying empty reads.
-func readSome(r io.Reader, p []byte) (int, error) {
-	for range 100 {
-		n, err := r.Read(p)
-		if n > 0 || err != nil {
-			return n, err
-		}
-	}
-	return 0, io.ErrNoProgress
 }
 
 // errReader fails every read with err.

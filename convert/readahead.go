@@ -76,17 +76,11 @@ func (ra *readAhead) run(src io.Reader) {
 
 // fillChunk reads src until buf is full or an error (io.EOF included).
 func fillChunk(src io.Reader, buf []byte) chunk {
-	n, idle := 0, 0
-	for n < len(buf) {
-		m, err := src.Read(buf[n:])
+	for n := 0; n < len(buf); {
+		m, err := readSome(src, buf[n:])
 		n += m
 		if err != nil {
 			return chunk{b: buf[:n], err: err}
-		}
-		if idle++; m > 0 {
-			idle = 0
-		} else if idle > 100 {
-			return chunk{b: buf[:n], err: io.ErrNoProgress}
 		}
 	}
 	return chunk{b: buf}

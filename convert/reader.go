@@ -186,9 +186,18 @@ func (r *Reader) checkName(name string, i int, seen map[string]int) error {
 // build makes the schema and the columns.
 func (r *Reader) build(names []string) {
 	fields := make([]arrow.Field, len(names))
-	r.cols = make([]outColumn, len(names))
+	r.cols = r.newColumns(names)
+	for i, c := range r.cols {
+		fields[i] = arrow.Field{Name: c.name, Type: c.typ, Nullable: true}
+	}
+	r.schema = arrow.NewSchema(fields, nil)
+}
+
+// newColumns returns empty columns named names, typed by r's options.
+func (r *Reader) newColumns(names []string) []outColumn {
+	cols := make([]outColumn, len(names))
 	for i, name := range names {
-		c := &r.cols[i]
+		c := &cols[i]
 		c.name, c.kind = name, KindOf(name)
 		c.tp.MaxTags = r.opts.Limits.MaxTags
 		c.typ = TypeOf(c.kind, r.opts.MoneyScale)
@@ -196,9 +205,8 @@ func (r *Reader) build(names []string) {
 		if c.kind == KindMoney {
 			c.scale = r.opts.MoneyScale
 		}
-		fields[i] = arrow.Field{Name: name, Type: c.typ, Nullable: true}
 	}
-	r.schema = arrow.NewSchema(fields, nil)
+	return cols
 }
 
 // Schema returns the schema of the batches: the header's columns in order.
