@@ -4,6 +4,7 @@
     python bench/flight_client.py get ADDR START END [--parallel 4]
     python bench/flight_client.py duckdb-read LAKE [--threads 2]
     python bench/flight_client.py ready ADDR
+    python bench/flight_client.py floor-serve LAKE
 
 put   streams CSV to `focus-ingest serve` at ADDR as DoPut chunks (one `chunk` binary column,
       per the design) and waits for the final summary;
@@ -13,6 +14,10 @@ duckdb-read reads LAKE/costs_raw/**/*.parquet (Hive partitions) into one Arrow t
       duckdb.sql(...).arrow();
 ready waits (up to 30 s) until the server at ADDR answers Flight calls (it answers Unavailable
       until its dataset is open).
+floor-serve is the transport floor for `get`: pyarrow's own (C++) Flight server holding LAKE's
+      costs_raw in memory, already decoded and cut into batches of at most 4 MiB, one endpoint
+      per day. A DoGet then costs only the wire and the client: the floor for a server that
+      must also decode the Parquet files. It prints "ready PORT" and serves until killed.
 
 Each prints one JSON line with the seconds the work took inside the process (Python start-up,
 imports and connecting excluded) and what it got (rows, columns, bytes).
@@ -106,6 +111,34 @@ def ready(args):
             time.sleep(0.05)
 
 
+def floor_serve(args):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+    import pyarrow.flight as flight
+    table = ds.dataset(f"{args.lake}/costs_raw", format="parquet", partitioning="hive").to_table()
+    days = {}
+    keys = table.select(["year", "month", "day"]).group_by(["year", "month", "day"]).aggregate([])
+    for k in sorted(keys.to_pylist(), key=lambda k: (k["year"], k["month"], k["day"])):
+        part = table.filter((pc.field("year") == k["year"]) & (pc.field("month") == k["month"]) &
+                            (pc.field("day") == k["day"])).combine_chunks()
+        rows = max(1, int(part.num_rows * (4 << 20) * 0.9 / max(1, part.nbytes)))
+        days["{year}-{month}-{day}".format(**k).encode()] = part.to_batches(max_chunksize=rows)
+    schema = table.schema
+
+    class Floor(flight.FlightServerBase):
+        def get_flight_info(self, context, descriptor):
+            eps = [flight.FlightEndpoint(k, []) for k in days]
+            return flight.FlightInfo(schema, descriptor, eps, table.num_rows, -1)
+
+        def do_get(self, context, ticket):
+            return flight.RecordBatchStream(pa.RecordBatchReader.from_batches(schema, days[ticket.ticket]))
+
+    server = Floor("grpc://127.0.0.1:0")
+    print(f"ready {server.port}", flush=True)
+    server.serve()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -124,7 +157,11 @@ def main():
     d.add_argument("--threads", type=int, default=2)
     r = sub.add_parser("ready")
     r.add_argument("addr")
+    f = sub.add_parser("floor-serve")
+    f.add_argument("lake")
     args = ap.parse_args()
+    if args.cmd == "floor-serve":
+        return floor_serve(args)
     fn = {"put": put, "get": get, "duckdb-read": duckdb_read, "ready": ready}[args.cmd]
     print(json.dumps(fn(args)))
     sys.stdout.flush()

@@ -29,7 +29,8 @@ With --flight (or --flight-only), each round of a size also starts `focus-ingest
 (stock pyarrow.flight, bench/flight_client.py: the `chunk` binary column, 1 MiB chunks) against
 the embedded CLI on the same file, then (b) reads the whole month back with GetFlightInfo and
 DoGet of every endpoint (4 at once) into one pyarrow Table against DuckDB reading the same
-Parquet files into Arrow. Client times are taken inside the client processes (from the first
+Parquet files into Arrow, and (c) times the same DoGet from a pyarrow Flight server holding the
+month in memory (`flight_client.py floor-serve`: the transport floor). Client times are taken inside the client processes (from the first
 call to the last byte; Python start-up and imports excluded); the server's CPU is read from
 /proc before and after each call, its peak RSS is the server process's.
 """
@@ -472,10 +473,37 @@ def flight_round(args, csv, rows, rnd, d, runs):
             m["round"] = rnd
             runs[tool].append(m)
             log(f"    {m['status']}  wall {m.get('inner', m['wall']):.2f}s")
+        if span is not None:
+            wait_calm(args.calm)
+            log(f"  round {rnd} floor ...")
+            m = floor_get(lake, span, rows, d / f"floor-{rnd}")
+            m["round"] = rnd
+            runs["floor"].append(m)
+            log(f"    {m['status']}  wall {m.get('inner', m['wall']):.2f}s")
     finally:
         srv.stop()
         if not args.keep:
             shutil.rmtree(lake, ignore_errors=True)
+
+
+def floor_get(lake, span, rows, logs):
+    """The same DoGet as `get`, served by `flight_client.py floor-serve`: the transport floor."""
+    with open(logs.with_suffix(".serve.log"), "w") as out:
+        proc = subprocess.Popen([sys.executable, str(FLIGHT_CLIENT), "floor-serve", str(lake)],
+                                stdout=subprocess.PIPE, stderr=out, text=True, preexec_fn=set_priority)
+        try:
+            line = proc.stdout.readline().split()
+            if line[:1] != ["ready"]:
+                return {"status": f"failed: floor server did not start: {tail(logs.with_suffix('.serve.log'))}",
+                        "wall": 0, "load1": os.getloadavg()[0]}
+            m = client_run(None, "get", [f"127.0.0.1:{line[1]}", *span], logs)
+        finally:
+            proc.kill()
+            proc.wait()
+    got = (m["result"] or {}).get("rows")
+    m["status"] = "ok" if m["rc"] == 0 and got == rows else \
+        f"failed: exit {m['rc']}, rows {got}: {tail(logs.with_suffix('.err'))}"
+    return m
 
 
 def bench_flight(args, gen, rows, rounds):
@@ -484,7 +512,7 @@ def bench_flight(args, gen, rows, rounds):
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     warm(csv)
-    runs = {"put": [], "cli": [], "get": [], "duckdb_read": []}
+    runs = {"put": [], "cli": [], "get": [], "duckdb_read": [], "floor": []}
     for rnd in range(1, rounds + 1):
         flight_round(args, csv, rows, rnd, d, runs)
     return {
@@ -514,26 +542,34 @@ def render_flight(store):
          "hive_partitioning=true)\").arrow()`), both timed inside their processes (start-up and "
          "imports excluded). The pairs alternate (ABBA). The server runs without the CLI's "
          "448 MiB soft memory limit and GOGC=200.", "",
+         "*Transport floor*: after each pair, the same DoGet from pyarrow's own C++ Flight server "
+         "(`flight_client.py floor-serve`) holding the month in memory, already decoded and cut into "
+         "batches of at most 4 MiB. It decodes nothing per request: its time is what the wire and "
+         "the client cost alone, a floor for any server that must also decode the Parquet files "
+         "(unless its gRPC transport is cheaper than pyarrow's C++ one). DuckDB's read does the "
+         "decoding alone, without the wire.", "",
          f"Targets: DoPut wall ≤ {TARGET_PUT_RATIO}× the CLI's; DoGet wall ≤ {TARGET_GET_RATIO}× "
          "DuckDB's read (not slower).", "",
          "| rows | DoPut s | CLI s | DoPut/CLI | target ≤ 1.15 | server CPU s (DoPut) | CLI CPU s "
          "| server peak RSS MB | DoGet s | DuckDB read s | DoGet/DuckDB | target ≤ 1.0 "
-         "| server CPU s (DoGet) | failed | load (median) |",
-         "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|"]
+         "| server CPU s (DoGet) | floor s | floor/DuckDB | failed | load (median) |",
+         "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|"]
     entries = sorted(store["flight"].values(), key=lambda e: e["rows"])
     for e in entries:
         r = e["runs"]
         put, cli = flight_stats(r["put"]), flight_stats(r["cli"], "wall")
         get, rd = flight_stats(r["get"]), flight_stats(r["duckdb_read"])
+        fl = flight_stats(r.get("floor", []))
         pr = put["wall"] / cli["wall"] if put["wall"] and cli["wall"] else None
         gr = get["wall"] / rd["wall"] if get["wall"] and rd["wall"] else None
-        failed = sum(s["failed"] for s in (put, cli, get, rd))
+        fr = fl["wall"] / rd["wall"] if fl["wall"] and rd["wall"] else None
+        failed = sum(s["failed"] for s in (put, cli, get, rd, fl))
         load = median([m["load1"] for t in r.values() for m in t])
         L.append(f"| {e['rows']:,} | {fmt(put['wall'])} | {fmt(cli['wall'])} | {fmt(pr)} | "
                  f"{mark(pr <= TARGET_PUT_RATIO) if pr else 'n/a'} | {fmt(put['server_cpu'])} | "
                  f"{fmt(cli['cpu'])} | {fmt(put['rss'], 0)} | {fmt(get['wall'])} | {fmt(rd['wall'])} | "
                  f"{fmt(gr)} | {mark(gr <= TARGET_GET_RATIO) if gr else 'n/a'} | {fmt(get['server_cpu'])} | "
-                 f"{failed} | {fmt(load, 1)} |")
+                 f"{fmt(fl['wall'])} | {fmt(fr)} | {failed} | {fmt(load, 1)} |")
     for e in entries:
         L += ["", f"### Flight, {e['rows']:,} rows", "",
               f"- date {e['date']}; command `{e['command']}`; tree at commit `{e['focus_commit']}`, "
@@ -541,9 +577,9 @@ def render_flight(store):
               "| round | what | status | wall s | process CPU s | server CPU s | load before |",
               "|---:|---|---|---:|---:|---:|---:|"]
         names = {"put": "DoPut (client)", "cli": "CLI ingest", "get": "DoGet (client)",
-                 "duckdb_read": "DuckDB read"}
+                 "duckdb_read": "DuckDB read", "floor": "DoGet from the floor server"}
         for tool, name in names.items():
-            for m in e["runs"][tool]:
+            for m in e["runs"].get(tool, []):
                 L.append(f"| {m['round']} | {name} | {m['status']} | {fmt(m.get('inner', m.get('wall')))} | "
                          f"{fmt(m.get('cpu'))} | {fmt(m.get('server_cpu'))} | {m.get('load1')} |")
     return L
