@@ -112,7 +112,7 @@ func (s *scanner) Scan() bool {
 			s.fatal = true
 			return false
 		}
-		if s.end-s.pos > s.maxRec {
+		if s.end-s.pos > s.maxRec+1 { // a record of maxRec bytes may wait on the LF after its CR
 			s.limitError()
 			return false
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -56,6 +57,30 @@ func TestLineLimit(t *testing.T) {
 	}
 	if _, _, err := readTable(t, strings.NewReader(in), Options{Limits: Limits{MaxLineSize: 100}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLineLimitExact reads records of exactly the limit ending in CRLF,
+// whatever the read sizes: the CR may be the last byte of a read, and the
+// record is not over the limit until what follows it is known.
+func TestLineLimitExact(t *testing.T) {
+	defer func(v bool) { useParallel = v }(useParallel)
+	for i, quoted := range []bool{false, true, false, true} {
+		useParallel = i < 2
+		rec := "2024-01-02T00:00:00Z,2,{},"
+		if quoted {
+			rec += `"` + strings.Repeat("q", 20) + `"`
+		} else {
+			rec += strings.Repeat("p", 20)
+		}
+		in := strings.ReplaceAll(hdr, "\n", "\r\n") + rec + "\r\n" + rec + "\r\n"
+		for _, read := range []func(io.Reader) io.Reader{func(r io.Reader) io.Reader { return r }, iotest.OneByteReader} {
+			tb, _, err := readTable(t, read(strings.NewReader(in)), Options{Limits: Limits{MaxLineSize: len(rec)}})
+			if err != nil || len(tb.Rows) != 2 {
+				t.Fatalf("quoted %v, parallel %v: %d rows, %v", quoted, useParallel, len(tb.Rows), err)
+			}
+			limitError(t, read(strings.NewReader(in)), Limits{MaxLineSize: len(rec) - 1})
+		}
 	}
 }
 
