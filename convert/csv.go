@@ -42,14 +42,16 @@ type scanner struct {
 	pos, end int   // unread data is buf[pos:end]
 	base     int64 // stream offset of buf[0]
 	eof      bool
-	started  bool // the BOM check is done
-	line     int  // line where the next record starts
-	next     int  // where the record just parsed ends, terminator included
-	rawEnd   int  // where its text ends, terminator excluded
-	firstNL  int  // the first line end at or after the record start
-	nextQ    int  // parseQuoted: the first quote at or after a field start, or the line end when none is before it; -1: unknown
-	lines    int  // line terminators inside the record just parsed
-	fatal    bool // the last error leaves the stream unreadable
+	started  bool  // the BOM check is done
+	line     int   // line where the next record starts
+	next     int   // where the record just parsed ends, terminator included
+	rawEnd   int   // where its text ends, terminator excluded
+	firstNL  int   // the first line end at or after the record start
+	nextQ    int   // parseQuoted: the first quote at or after a field start, or the line end when none is before it; -1: unknown
+	lines    int   // line terminators inside the record just parsed
+	fatal    bool  // the last error leaves the stream unreadable
+	openAt   int64 // input offset of a record the input ended inside quotes of; -1: none (pieces, see parallel.go)
+	openLine int   // the line where that record starts
 	rerr     error
 	perr     *ParseError
 	fields   [][]byte
@@ -71,7 +73,7 @@ func newScanner(src io.Reader, source string, limits Limits) *scanner {
 // offset base, as the end of the input.
 func (s *scanner) reset(data []byte, line int, base int64) {
 	s.buf, s.pos, s.end, s.base, s.line = data, 0, len(data), base, line
-	s.eof, s.started, s.fatal, s.rerr, s.perr = true, true, false, nil, nil
+	s.eof, s.started, s.fatal, s.rerr, s.perr, s.openAt = true, true, false, nil, nil, -1
 }
 
 // resume makes the scanner read src, starting at line line and input
@@ -440,6 +442,7 @@ func (s *scanner) eofInQuotes(buf []byte, start int) int {
 	if !s.eof {
 		return parseMore
 	}
+	s.openAt, s.openLine = s.base+int64(s.pos), s.recLine
 	s.next, s.rawEnd, s.lines = len(buf), len(buf), bytes.Count(buf[s.pos:], []byte{'\n'})
 	s.perr = s.fieldError(len(s.fields), buf[start:min(len(buf), start+MaxErrorValue+1)],
 		reason(ErrCSV, "quoted field not terminated: the input ends inside quotes"))

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -9,24 +10,29 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// Parallel conversion. Without OnReject (the first bad row ends the read),
-// a Reader converts its input on several cores: a splitting goroutine reads
-// the input after the header and cuts it into pieces of whole records, and
-// each piece is converted on a goroutine of its own (at most GOMAXPROCS at
-// once), with its own scanner and column buffers. Next hands out the
-// pieces' batches in input order, so the rows, errors and statistics are
-// those of reading the input in one goroutine; only where batches end may
-// differ (a piece's last batch may be short), and with it how many rows
-// come out before an error.
+// Parallel conversion. A Reader converts its input on several cores: a
+// splitting goroutine reads the input after the header and cuts it into
+// pieces of whole records, and each piece is converted on a goroutine of
+// its own (at most GOMAXPROCS at once), with its own scanner and column
+// buffers. Next hands out the pieces' batches, and their rejects (OnReject),
+// in input order, so the rows, rejects, errors and statistics are those of
+// reading the input in one goroutine; only where batches end may differ (a
+// piece's last batch may be short), and with it how many rows come out
+// before an error.
 //
 // A record ends at a line end outside quotes. The splitter finds those
 // without parsing fields: a line end ends a record when the quotes since
 // the record's start are even in number. In valid CSV a quote opens or
-// closes a quoted field or is one of a doubled pair, so the count is exact;
-// in invalid CSV the pieces after the first bad record may be cut in the
-// wrong places, but the first bad record is reached from a right cut and
-// found by its piece's scanner as the sequential scanner finds it, and the
-// read ends there.
+// closes a quoted field or is one of a doubled pair, so the count is exact.
+// In invalid CSV it may not be, but a piece that starts where a record
+// starts is scanned exactly as the sequential scanner scans those bytes,
+// rejects and resynchronisations included, up to its end. There the
+// sequential scanner would read on: the pieces agree with it as long as
+// each piece's last record ends at the piece's end. When one does not (the
+// piece ends inside quotes), Next takes back the input from that record on
+// (the piece's tail, the pieces after it and what the splitter holds) and
+// reads it in its own goroutine. Without OnReject the read ends at the
+// first bad record anyway, which is always reached from a right cut.
 //
 // Where the splitter cannot cut, it hands the rest of the input, from the
 // last cut, to the Reader, which goes on in one goroutine: when a record
@@ -65,10 +71,13 @@ type piece struct {
 	end  int64  // input offset after data
 	rest io.Reader
 
-	done    chan struct{} // closed once batches, err and rounded are set
-	batches []arrow.RecordBatch
-	err     error
-	rounded int64
+	done     chan struct{} // closed once the fields below are set
+	batches  []arrow.RecordBatch
+	rejects  [][]Reject // with OnReject: those before each batch, then those after the last
+	err      error
+	rounded  int64
+	openAt   int64 // input offset of a record left open at the end of data; -1: none
+	openLine int
 }
 
 // parallel is the state of a Reader converting on several cores.
@@ -76,7 +85,8 @@ type parallel struct {
 	order chan *piece // pieces in input order; closed when the splitter ends
 	free  chan []byte // piece buffers to reuse
 	quit  chan struct{}
-	mu    sync.Mutex // orders new conversions against quit
+	back  chan struct{} // closed to make the splitter hand the input back
+	mu    sync.Mutex    // orders new conversions against quit
 	wg    sync.WaitGroup
 	stop  bool // quit is closed (under mu)
 	cur   *piece
@@ -87,7 +97,8 @@ type parallel struct {
 // (may be nil) runs when the splitter stops without handing the input back.
 func (r *Reader) startParallel(in io.Reader, onEnd func()) {
 	workers := make(chan *Reader, runtime.GOMAXPROCS(0))
-	p := &parallel{order: make(chan *piece, piecesInOrder), free: make(chan []byte, cap(workers)), quit: make(chan struct{})}
+	p := &parallel{order: make(chan *piece, piecesInOrder), free: make(chan []byte, cap(workers)),
+		quit: make(chan struct{}), back: make(chan struct{})}
 	for range cap(workers) {
 		workers <- r.worker()
 	}
@@ -104,8 +115,14 @@ func (r *Reader) startParallel(in io.Reader, onEnd func()) {
 
 // worker returns a Reader that converts pieces with r's options and schema.
 func (r *Reader) worker() *Reader {
-	w := &Reader{opts: r.opts, schema: r.schema, cps: r.cps, cols: r.newColumns(r.sc.names)}
+	w := &Reader{opts: r.opts, schema: r.schema, cps: r.cps, cols: r.newColumns(r.sc.names), cut: true}
 	w.sc = &scanner{source: r.sc.source, names: r.sc.names, maxRec: r.sc.maxRec, maxField: r.sc.maxField}
+	if r.opts.OnReject != nil {
+		w.opts.OnReject = func(rj Reject) error {
+			w.pending = append(w.pending, rj)
+			return nil
+		}
+	}
 	return w
 }
 
@@ -117,6 +134,7 @@ func (w *Reader) convert(pc *piece, quit <-chan struct{}) {
 	for w.Next() {
 		pc.batches = append(pc.batches, w.cur)
 		w.cur = nil
+		w.placeRejects(pc)
 		select {
 		case <-quit:
 			pc.release()
@@ -124,7 +142,16 @@ func (w *Reader) convert(pc *piece, quit <-chan struct{}) {
 		default:
 		}
 	}
-	pc.err, pc.rounded = w.err, w.stats.Rounded
+	w.placeRejects(pc)
+	pc.err, pc.rounded, pc.openAt, pc.openLine = w.err, w.stats.Rounded, w.sc.openAt, w.sc.openLine
+}
+
+// placeRejects files the rejects met since the last batch with pc.
+func (w *Reader) placeRejects(pc *piece) {
+	if w.opts.OnReject != nil {
+		pc.rejects = append(pc.rejects, w.pending)
+		w.pending = nil
+	}
 }
 
 // release frees the batches not handed out.
@@ -164,11 +191,9 @@ func (p *parallel) submit(pc *piece, workers chan *Reader) bool {
 	go func() {
 		defer p.wg.Done()
 		w.convert(pc, p.quit)
-		select {
-		case p.free <- pc.data[:cap(pc.data)]:
-		default:
+		if w.opts.OnReject == nil && pc.openAt < 0 {
+			p.recycle(pc) // without rejects, no later piece is read again (see reread)
 		}
-		pc.data = nil
 		close(pc.done)
 		workers <- w
 	}()
@@ -207,14 +232,26 @@ func (p *parallel) close() {
 func (r *Reader) nextParallel() bool {
 	p := r.par
 	for p.cur == nil || len(p.cur.batches) == 0 {
-		if p.cur != nil && p.cur.err != nil {
-			r.err = p.cur.err
-			r.done = true
-			return false
+		if pc := p.cur; pc != nil { // the piece's batches are all out
+			p.cur = nil
+			switch {
+			case !r.reject1(pc):
+				return false
+			case pc.err != nil:
+				r.err, r.done = pc.err, true
+				return false
+			case pc.openAt >= 0:
+				if !r.reread(pc) {
+					return false
+				}
+				return r.Next()
+			}
+			if pc.data != nil {
+				p.recycle(pc)
+			}
 		}
 		pc, ok := <-p.order
 		if !ok {
-			p.cur = nil
 			r.done = true
 			return false
 		}
@@ -228,10 +265,86 @@ func (r *Reader) nextParallel() bool {
 		r.stats.Rounded += pc.rounded
 		r.bytes = pc.end
 	}
+	if !r.reject1(p.cur) {
+		return false
+	}
 	r.cur = p.cur.batches[0]
 	p.cur.batches = p.cur.batches[1:]
 	r.stats.Rows += r.cur.NumRows()
 	return true
+}
+
+// reject1 hands OnReject the next group of pc's rejects: those before its
+// next batch, or after its last. It reports whether to go on.
+func (r *Reader) reject1(pc *piece) bool {
+	if len(pc.rejects) == 0 {
+		return true
+	}
+	group := pc.rejects[0]
+	pc.rejects = pc.rejects[1:]
+	for _, rj := range group {
+		r.stats.Rejected++
+		if err := r.opts.OnReject(rj); err != nil {
+			r.err, r.done = err, true
+			return false
+		}
+	}
+	return true
+}
+
+// reread goes on in this goroutine from the record that pc's data ended
+// inside quotes of: it reads pc's data from there, then the data of the
+// pieces after it (their batches and rejects dropped) and what the
+// splitter holds and has yet to read. It reports whether it could.
+//
+// Without OnReject the pieces free their data once converted: a piece then
+// ends inside quotes only at the end of the input, or after an error in
+// it, which ends the read first. (Valid CSV up to a piece's end means
+// the splitter's quote count was exact there.) A freed piece is still
+// never read as empty: that is an error.
+func (r *Reader) reread(pc *piece) bool {
+	p := r.par
+	close(p.back)
+	parts := []io.Reader{bytes.NewReader(pc.data[pc.openAt-pc.base:])}
+	lost := false
+	for q := range p.order {
+		<-q.done
+		q.release()
+		switch {
+		case q.rest != nil:
+			parts = append(parts, q.rest)
+		case q.data == nil:
+			lost = true
+		default:
+			parts = append(parts, bytes.NewReader(q.data))
+		}
+	}
+	r.par = nil
+	if lost {
+		r.err, r.done = fmt.Errorf("read %s: internal error: input to read again at line %d was freed", r.opts.Source, pc.openLine), true
+		return false
+	}
+	r.sc.resume(io.MultiReader(parts...), pc.openLine, pc.openAt)
+	return true
+}
+
+// handBack reports whether Next has asked for the input back.
+func (p *parallel) handBack() bool {
+	select {
+	case <-p.back:
+		return true
+	default:
+		return false
+	}
+}
+
+// recycle returns pc's buffer for another piece.
+func (p *parallel) recycle(pc *piece) {
+	select {
+	case p.free <- pc.data[:cap(pc.data)]:
+	default:
+	}
+	pc.data = nil
 }
 
 // buffer returns a piece buffer of at least size bytes.
@@ -305,6 +418,9 @@ func (sp *splitter) run(p *parallel, workers chan *Reader) bool {
 			if sp.eof || err != nil {
 				break
 			}
+			if p.handBack() {
+				return p.submit(sp.rest(buf[:n], sp.src), workers)
+			}
 			var m int
 			m, err = readSome(sp.src, buf[n:size])
 			n += m
@@ -335,7 +451,7 @@ var quote = []byte{'"'}
 
 // piece makes the next piece of data, which holds lines line ends.
 func (sp *splitter) piece(data []byte, lines int) *piece {
-	pc := &piece{data: data, line: sp.line, base: sp.base, end: sp.base + int64(len(data))}
+	pc := &piece{data: data, line: sp.line, base: sp.base, end: sp.base + int64(len(data)), openAt: -1}
 	sp.line += lines
 	sp.base = pc.end
 	return pc
@@ -343,7 +459,7 @@ func (sp *splitter) piece(data []byte, lines int) *piece {
 
 // rest makes the last piece: the input from buffered on, read by the Reader.
 func (sp *splitter) rest(buffered []byte, src io.Reader) *piece {
-	return &piece{line: sp.line, base: sp.base, rest: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), src)}
+	return &piece{line: sp.line, base: sp.base, rest: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), src), openAt: -1}
 }
 
 // errReader fails every read with err.

@@ -26,17 +26,26 @@ func smallPieces(bytes, rows int) func() {
 
 // readBoth reads the input made by open with the Reader converting in one
 // goroutine and on several, and fails unless they agree: the same rows,
-// error and statistics (rows handed out before an error may differ, as
-// batches end in other places: one must be a prefix of the other).
+// rejects (when opts has OnReject, which it replaces), error and
+// statistics (rows handed out before an error may differ, as batches end
+// in other places: one must be a prefix of the other).
 func readBoth(t *testing.T, name string, open func() io.Reader, opts Options) {
 	t.Helper()
 	defer func(v bool) { useParallel = v }(useParallel)
 	var tbs [2]table
 	var sts [2]Stats
 	var errs [2]string
+	var rejs [2][]string
 	for i, par := range []bool{false, true} {
 		useParallel = par
-		tb, st, err := readTable(t, open(), opts)
+		o := opts
+		if opts.OnReject != nil {
+			o.OnReject = func(rj Reject) error {
+				rejs[i] = append(rejs[i], fmt.Sprintf("%v %q", rj.Err, rj.Raw))
+				return nil
+			}
+		}
+		tb, st, err := readTable(t, open(), o)
 		tbs[i], sts[i] = tb, st
 		if err != nil {
 			errs[i] = err.Error()
@@ -44,6 +53,10 @@ func readBoth(t *testing.T, name string, open func() io.Reader, opts Options) {
 	}
 	if errs[0] != errs[1] {
 		t.Fatalf("%s: error\n%s\nin parallel\n%s", name, errs[0], errs[1])
+	}
+	if !slices.Equal(rejs[0], rejs[1]) || sts[0].Rejected != sts[1].Rejected {
+		t.Fatalf("%s: rejected (%d)\n%s\nin parallel (%d)\n%s", name, sts[0].Rejected, strings.Join(rejs[0], "\n"),
+			sts[1].Rejected, strings.Join(rejs[1], "\n"))
 	}
 	if errs[0] == "" {
 		if !reflect.DeepEqual(tbs[0], tbs[1]) || sts[0] != sts[1] {
@@ -116,13 +129,16 @@ func randomCSV(rng *rand.Rand, n int, bad float64) string {
 
 // TestParallelMatchesSequential reads random inputs, cut into pieces of a
 // few records, both ways: whole, in small reads, failing part way, and
-// compressed.
+// compressed; with every other input, bad rows are rejected (quarantine).
 func TestParallelMatchesSequential(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	for i := range 300 {
 		undo := smallPieces(1+rng.IntN(400), 1+rng.IntN(4))
 		in := randomCSV(rng, rng.IntN(60), []float64{0, 0.01, 0.1}[i%3])
 		opts := Options{BatchSize: 1 + rng.IntN(6)}
+		if i%2 == 1 {
+			opts.OnReject = func(Reject) error { return nil } // readBoth records them
+		}
 		if rng.IntN(5) == 0 {
 			opts.Limits.MaxLineSize = 40 + rng.IntN(80)
 		}
@@ -211,19 +227,85 @@ func TestParallelRelease(t *testing.T) {
 	}
 }
 
+// rowSource is an input of a header and n rows, made as it is read, a row
+// a read; it counts the bytes read.
+type rowSource struct {
+	head  string
+	n, i  int
+	bytes int
+}
+
+func (s *rowSource) Read(p []byte) (int, error) {
+	var chunk string
+	switch {
+	case s.head != "":
+		chunk, s.head = s.head, ""
+	case s.i < s.n:
+		chunk = fmt.Sprintf("2024-09-01T00:00:00Z,%d,,row%d\n", s.i, s.i)
+		s.i++
+	default:
+		return 0, io.EOF
+	}
+	if len(p) < len(chunk) {
+		panic("short read buffer")
+	}
+	s.bytes += len(chunk)
+	return copy(p, chunk), nil
+}
+
+// TestParallelReread rejects a bare quote, after which the splitter cuts
+// inside a quoted field: the piece ends inside quotes, and the Reader goes
+// on from that record in its own goroutine, with the rows and rejects of
+// the sequential read. The splitter stops at once: the Reader does not
+// wait for it to read the input to its end.
+func TestParallelReread(t *testing.T) {
+	defer smallPieces(512, 1)()                       // a record a piece
+	head := hdr + "2024-09-01T00:00:00Z,1,,ab\"c\n" + // rejected; the quote count is odd after it
+		"2024-09-01T00:00:00Z,2,,\"two\nlines\"\n" + // the splitter cuts after "two
+		"2024-09-01T00:00:00Z,3,,de\"f\n" // rejected; the count is even again
+	const n = 200000
+	readBoth(t, "reread", func() io.Reader { return &rowSource{head: head, n: 500} },
+		Options{BatchSize: 1, OnReject: func(Reject) error { return nil }})
+
+	src := &rowSource{head: head, n: n}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var rejects []string
+	rd, err := NewReader(src, Options{Source: "in.csv", BatchSize: 1, Allocator: mem,
+		OnReject: func(r Reject) error { rejects = append(rejects, r.Err.Error()); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	rows := 0
+	for rd.par != nil && rd.Next() {
+		rows += int(rd.RecordBatch().NumRows())
+	}
+	if rd.par != nil || rd.Err() != nil || len(rejects) == 0 || !strings.HasPrefix(rejects[0], "in.csv:2:4: x_Name") {
+		t.Fatalf("after %d rows: parallel %v, error %v, rejects %q", rows, rd.par != nil, rd.Err(), rejects)
+	}
+	if src.bytes > 64<<10 { // the input is ~8 MB
+		t.Fatalf("the splitter read %d bytes before handing the input back", src.bytes)
+	}
+}
+
 // FuzzParallelMatchesSequential reads arbitrary records after the header
-// both ways, with pieces of a few bytes or records. (Under the fuzzer the
+// both ways, with pieces of a few bytes or records, rejecting bad rows
+// when batch's high bit is set. (Under the fuzzer the
 // execution count stalls while it minimizes a new input: each try reads
 // the input twice.)
 func FuzzParallelMatchesSequential(f *testing.F) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 8 {
 		in := randomCSV(rng, 10, []float64{0, 0.2}[i%2])
-		f.Add([]byte(in[strings.Index(in, "\n")+1:]), uint16(1+i*7), uint8(1+i%3), uint8(1+i%5))
+		f.Add([]byte(in[strings.Index(in, "\n")+1:]), uint16(1+i*7), uint8(1+i%3), uint8(1+i%5+(i%4/2)*0x80))
 	}
 	f.Fuzz(func(t *testing.T, body []byte, pieceBytes uint16, rows, batch uint8) {
 		defer smallPieces(1+int(pieceBytes)%2048, 1+int(rows)%8)()
-		readBoth(t, "fuzz input", func() io.Reader { return bytes.NewReader(append([]byte(hdr), body...)) },
-			Options{BatchSize: 1 + int(batch)%8})
+		opts := Options{BatchSize: 1 + int(batch)%8}
+		if batch&0x80 != 0 {
+			opts.OnReject = func(Reject) error { return nil } // readBoth records them
+		}
+		readBoth(t, "fuzz input", func() io.Reader { return bytes.NewReader(append([]byte(hdr), body...)) }, opts)
 	})
 }

@@ -65,7 +65,7 @@ const maxBatchBytes = 1 << 30
 // Reader reads a FOCUS cost-and-usage CSV stream (plain, gzip or zstd) as
 // Arrow record batches typed by column name (see KindOf and TypeOf). It
 // implements array.RecordReader and is not safe for concurrent use, except
-// Stats. Without OnReject it converts on all cores (parallel.go).
+// Stats. It converts on all cores (parallel.go).
 type Reader struct {
 	refs    atomic.Int64
 	opts    Options
@@ -73,6 +73,8 @@ type Reader struct {
 	dc      *decompressor
 	ra      *readAhead // nil when input is read in the caller's goroutine
 	par     *parallel  // nil when converting in the caller's goroutine
+	cut     bool       // a worker of par: its input ends at a cut between pieces
+	pending []Reject   // a worker's rejects not yet placed in its piece
 	bytes   int64      // input bytes of the pieces handed out (par)
 	schema  *arrow.Schema
 	cols    []outColumn
@@ -103,7 +105,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if dc != nil {
 		end = dc.Close
 	}
-	par := useParallel && opts.OnReject == nil
+	par := useParallel
 	if useReadAhead && !par {
 		rd.ra = newReadAhead(in, end)
 		in = rd.ra
@@ -290,6 +292,9 @@ func (r *Reader) publish() {
 func (r *Reader) readRow() bool {
 	for {
 		if !r.sc.Scan() {
+			if r.cut && r.sc.openAt >= 0 { // the piece ends inside quotes: nextParallel rereads from the record
+				return false
+			}
 			err := r.sc.Err()
 			if err == nil || !r.reject(err, r.sc.Fatal()) {
 				return false
