@@ -50,6 +50,7 @@ type scanner struct {
 	nextQ    int   // parseQuoted: the first quote at or after a field start, or the line end when none is before it; -1: unknown
 	lines    int   // line terminators inside the record just parsed
 	fatal    bool  // the last error leaves the stream unreadable
+	later    error // a read error returned with data, reported once that data is scanned
 	openAt   int64 // input offset of a record the input ended inside quotes of; -1: none (pieces, see parallel.go)
 	openLine int   // the line where that record starts
 	rerr     error
@@ -80,7 +81,7 @@ func (s *scanner) reset(data []byte, line int, base int64) {
 // offset base, from where another scanner stopped.
 func (s *scanner) resume(src io.Reader, line int, base int64) {
 	s.src, s.pos, s.end, s.base, s.line = src, 0, 0, base, line
-	s.eof, s.started, s.fatal, s.rerr, s.perr = false, true, false, nil, nil
+	s.eof, s.started, s.fatal, s.rerr, s.perr, s.later = false, true, false, nil, nil, nil
 }
 
 // Scan reads the next record. It returns false at the end of the input or on
@@ -236,11 +237,17 @@ func (s *scanner) fill() bool {
 		copy(grown, s.buf[:s.end])
 		s.buf = grown
 	}
+	if s.later != nil {
+		s.readError(s.later)
+		return false
+	}
 	n, err := readSome(s.src, s.buf[s.end:])
 	s.end += n
 	switch {
 	case err == io.EOF:
 		s.eof = true
+	case err != nil && n > 0: // the records read with the error come first
+		s.later = err
 	case err != nil:
 		s.readError(err)
 		return false

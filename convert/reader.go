@@ -215,7 +215,8 @@ func (r *Reader) newColumns(names []string) []outColumn {
 func (r *Reader) Schema() *arrow.Schema { return r.schema }
 
 // Next reads the next batch. It returns false at the end of the input or
-// on an error (see Err).
+// on an error (see Err). The rows read before an error that ends the read
+// come out first, in a last batch.
 func (r *Reader) Next() bool {
 	if r.cur != nil {
 		r.cur.Release()
@@ -234,7 +235,7 @@ func (r *Reader) Next() bool {
 	if n < r.opts.BatchSize && r.size < maxBatchBytes {
 		r.done = true
 	}
-	if n == 0 || r.err != nil {
+	if n == 0 {
 		return false
 	}
 	r.cur = r.flush(n)

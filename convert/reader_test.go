@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bytes"
+	stdgzip "compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -332,6 +333,85 @@ func TestReaderSequential(t *testing.T) {
 		"source error": TestCompressedSourceError, "awkward": TestReaderAwkwardInput} {
 		t.Run(name, fn)
 	}
+}
+
+// TestReaderRowsBeforeFatalError reads inputs that become unreadable part
+// way: every row before the damage comes out before the error, in one
+// goroutine and on several, with and without OnReject. The rows of the
+// truncated gzip (cut after a flush, where every decompressor has all the
+// data before the cut) are counted in what the standard library
+// decompresses.
+func TestReaderRowsBeforeFatalError(t *testing.T) {
+	defer func(v bool) { useParallel = v }(useParallel)
+	rows := func(from, to int) string {
+		var b strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "2024-09-01T00:00:00Z,%d,,row %d\n", i, i)
+		}
+		return b.String()
+	}
+	head, tail := hdr+rows(0, 2000), rows(2000, 3000)
+	var gz bytes.Buffer
+	zw := stdgzip.NewWriter(&gz)
+	zw.Write([]byte(head))
+	zw.Flush()
+	cut := gz.Len()
+	zw.Write([]byte(tail))
+	zw.Close()
+	truncated := gz.Bytes()[:cut]
+	zr, err := stdgzip.NewReader(bytes.NewReader(truncated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix, err := io.ReadAll(zr)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("truncated gzip: %v", err)
+	}
+	cases := []struct {
+		name string
+		in   string
+		rows int
+	}{
+		{"quote open at the end", head + tail + "2024-09-01T00:00:00Z,1,,\"open\n", 3000},
+		{"truncated gzip", string(truncated), bytes.Count(prefix, []byte("\n")) - 1},
+		{"the last data with the error", head, 2000},
+	}
+	for _, c := range cases {
+		for _, par := range []bool{false, true} {
+			for _, quarantine := range []bool{false, true} {
+				useParallel = par
+				opts := Options{BatchSize: 5000}
+				if quarantine {
+					opts.OnReject = func(Reject) error { return nil }
+				}
+				var in io.Reader = strings.NewReader(c.in)
+				if c.name == "the last data with the error" {
+					in = &dataWithError{data: []byte(c.in), err: errors.New("connection reset")}
+				}
+				tb, st, err := readTable(t, in, opts)
+				if err == nil || len(tb.Rows) != c.rows || st.Rows != int64(c.rows) {
+					t.Errorf("%s (parallel %v, quarantine %v): %d rows (stats %d), want %d; error %v",
+						c.name, par, quarantine, len(tb.Rows), st.Rows, c.rows, err)
+				}
+			}
+		}
+	}
+}
+
+// dataWithError returns its data in reads of at most 64 KiB, the last one
+// with err.
+type dataWithError struct {
+	data []byte
+	err  error
+}
+
+func (r *dataWithError) Read(p []byte) (int, error) {
+	n := copy(p[:min(len(p), 64<<10)], r.data)
+	r.data = r.data[n:]
+	if len(r.data) == 0 {
+		return n, r.err
+	}
+	return n, nil
 }
 
 func TestReaderRejectStops(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -165,6 +166,43 @@ func TestQuarantine(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("rejects lack %s:\n%s", want, text)
 		}
+	}
+}
+
+// TestQuarantineKeepsRowsBeforeDamage quarantines a gzip cut off part way,
+// in batches larger than the input, with a bare quote early on (after
+// which the Reader reads on in one goroutine): every good row before the
+// cut commits, and the rest is one reject at the line reached. The cut
+// follows a flush, so any decompressor has the rows before it.
+func TestQuarantineKeepsRowsBeforeDamage(t *testing.T) {
+	f := newFixture(t)
+	var rows []string
+	for i := range 300 {
+		rows = append(rows, fmt.Sprintf(`2024-09-18T10:00:00Z,%d,r%d,`, i, i%7))
+	}
+	rows[9] = `2024-09-18T10:00:00Z,9,r"9,`
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	z.Write(csv(rows[:200]...))
+	z.Flush()
+	cut := b.Len()
+	z.Write(csv(rows[200:]...)[len(header):])
+	z.Close()
+	s := f.service()
+	s.OnError, s.BatchSize = Quarantine, 1000
+	sum, err := s.Ingest(context.Background(), []storage.Input{f.input(t, "cut.csv.gz", b.Bytes()[:cut])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != StatusCommitted || sum.Rows[dataset.CostsRaw] != 199 || sum.Rejected != 2 {
+		t.Errorf("summary = %+v, want 199 rows, the bare quote and the rest rejected", sum)
+	}
+	rej, err := f.out.ReadAll(context.Background(), dataset.Rejects+"/"+sum.JobID+".jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rej), `"source":"mem://in/cut.csv.gz","line":202,`) {
+		t.Errorf("rejects: %s", rej)
 	}
 }
 
