@@ -334,7 +334,8 @@ func kindName(k Kind) string {
 func (r *ParquetReader) Schema() *arrow.Schema { return r.schema }
 
 // Next reads the next batch. It returns false at the end of the file or on
-// an error (see Err).
+// an error (see Err). The rows read before an error that ends the read
+// come out first, in a last batch.
 func (r *ParquetReader) Next() bool {
 	if r.cur != nil {
 		r.cur.Release()
@@ -360,7 +361,10 @@ func (r *ParquetReader) Next() bool {
 		}
 		n += r.addRows(want)
 	}
-	if n == 0 || r.err != nil {
+	if r.err != nil {
+		r.done = true // the rows before the error come out first
+	}
+	if n == 0 {
 		r.done = true
 		return false
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -586,6 +587,36 @@ func TestParquetSourceError(t *testing.T) {
 	}
 	if !errors.Is(rd.Err(), errStorage) {
 		t.Fatalf("error %v, want the source's error as is", rd.Err())
+	}
+}
+
+// TestParquetRowsBeforeDamage reads a file whose second row group is
+// damaged, in batches larger than the file: the first group's rows come
+// out before the error, with and without OnReject.
+func TestParquetRowsBeforeDamage(t *testing.T) {
+	data := parquetOf(t, 2, false,
+		pqCol{"ChargePeriodStart", arrow.BinaryTypes.String, `["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z", "2024-01-04T00:00:00Z"]`},
+		pqCol{"BilledCost", arrow.PrimitiveTypes.Float64, `[1, 2, 3, 4]`})
+	pf, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := pf.MetaData().RowGroup(1).ColumnChunk(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := cc.DataPageOffset()
+	pf.Close()
+	copy(data[off:], bytes.Repeat([]byte{0xff}, 16)) // the page header of group 2's first column
+	for _, reject := range []bool{false, true} {
+		opts := Options{BatchSize: 100}
+		if reject {
+			opts.OnReject = func(Reject) error { return nil }
+		}
+		tb, st, err := readParquetTable(t, data, opts)
+		if !errors.Is(err, ErrParquet) || len(tb.Rows) != 2 || st.Rows != 2 || tb.Rows[1][0] != "2024-01-02T00:00:00Z" {
+			t.Errorf("OnReject %v: rows %v (stats %d), error %v; want the first group's 2 rows, then ErrParquet", reject, tb.Rows, st.Rows, err)
+		}
 	}
 }
 
