@@ -56,7 +56,8 @@
 // further: a quoted field still open at the end of the input, a record
 // longer than MaxLineSize, a truncated or damaged gzip/zstd stream, one
 // past MaxDecompressedSize or MaxCompressionRatio, and
-// I/O errors. Broken quoting inside a line (a bare quote in an unquoted
+// I/O errors. The rows read before such an error come out first, in a
+// last batch. Broken quoting inside a line (a bare quote in an unquoted
 // field, text after a closing quote) is recoverable: the record is taken to
 // end at the end of that physical line.
 //

@@ -53,8 +53,8 @@ var (
 	minPieceRows = 8192
 )
 
-// useParallel says whether a Reader without OnReject converts on several
-// cores; tests turn it off to compare the two paths.
+// useParallel says whether a Reader converts on several cores; tests turn
+// it off to compare the two paths.
 var useParallel = true
 
 // pieceRows is the number of records of a piece: whole batches of

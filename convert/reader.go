@@ -71,11 +71,10 @@ type Reader struct {
 	opts    Options
 	sc      *scanner
 	dc      *decompressor
-	ra      *readAhead // nil when input is read in the caller's goroutine
-	par     *parallel  // nil when converting in the caller's goroutine
-	cut     bool       // a worker of par: its input ends at a cut between pieces
-	pending []Reject   // a worker's rejects not yet placed in its piece
-	bytes   int64      // input bytes of the pieces handed out (par)
+	par     *parallel // nil when converting in the caller's goroutine
+	cut     bool      // a worker of par: its input ends at a cut between pieces
+	pending []Reject  // a worker's rejects not yet placed in its piece
+	bytes   int64     // input bytes of the pieces handed out (par)
 	schema  *arrow.Schema
 	cols    []outColumn
 	cps     int // field index of ChargePeriodStart
@@ -105,11 +104,6 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if dc != nil {
 		end = dc.Close
 	}
-	par := useParallel
-	if useReadAhead && !par {
-		rd.ra = newReadAhead(in, end)
-		in = rd.ra
-	}
 	rd.sc = newScanner(in, opts.Source, opts.Limits)
 	rd.refs.Store(1)
 	names, err := rd.readHeader()
@@ -118,7 +112,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		return nil, err
 	}
 	rd.build(names)
-	if par {
+	if useParallel {
 		rd.startParallel(in, end)
 	}
 	return rd, nil
@@ -464,14 +458,11 @@ func (r *Reader) Release() {
 	r.done = true
 }
 
-// closeInput stops the splitting or read-ahead goroutine and the
-// decompressor.
+// closeInput stops the splitting goroutine and the decompressor.
 func (r *Reader) closeInput() {
 	switch {
 	case r.par != nil:
 		r.par.close() // the splitter closes the decompressor
-	case r.ra != nil:
-		r.ra.Close() // its goroutine closes the decompressor
 	case r.dc != nil:
 		r.dc.Close()
 	}

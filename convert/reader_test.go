@@ -310,24 +310,14 @@ func TestReaderRollback(t *testing.T) {
 	}
 }
 
-// TestReaderInline runs the suites again with the input read in the other
-// mode (read-ahead goroutine or inline) than the default.
-func TestReaderInline(t *testing.T) {
-	defer func(v bool) { useReadAhead = v }(useReadAhead)
-	useReadAhead = !useReadAhead
-	for name, fn := range map[string]func(*testing.T){"errors": TestReaderErrors, "reject": TestReaderReject,
-		"rollback": TestReaderRollback, "samples": TestReaderSamples, "compressed": TestCompressedInput,
-		"damage": TestCompressedDamage, "source error": TestCompressedSourceError, "awkward": TestReaderAwkwardInput} {
-		t.Run(name, fn)
-	}
-}
-
 // TestReaderSequential runs the suites again with the Reader converting
-// in one goroutine, as it does with OnReject, instead of on several cores.
+// in one goroutine, as it goes on where the parallel pieces cannot (see
+// parallel.go), instead of on several cores.
 func TestReaderSequential(t *testing.T) {
 	defer func(v bool) { useParallel = v }(useParallel)
 	useParallel = false
-	for name, fn := range map[string]func(*testing.T){"errors": TestReaderErrors, "line limit": TestLineLimit,
+	for name, fn := range map[string]func(*testing.T){"errors": TestReaderErrors, "reject": TestReaderReject,
+		"rollback": TestReaderRollback, "line limit": TestLineLimit,
 		"field limit": TestFieldLimit, "bomb": TestCompressionBomb, "size limit": TestDecompressedSizeLimit,
 		"samples": TestReaderSamples, "compressed": TestCompressedInput, "damage": TestCompressedDamage,
 		"source error": TestCompressedSourceError, "awkward": TestReaderAwkwardInput} {
@@ -600,21 +590,16 @@ func BenchmarkReader(b *testing.B) {
 			if input == "gzip" {
 				path = gzipFile(b, path)
 			}
-			for _, ahead := range []bool{true, false} {
-				name := fmt.Sprintf("%s/%s/readahead=%v", strings.SplitN(sample, "/", 2)[0], input, ahead)
-				b.Run(name, func(b *testing.B) {
-					defer func(v bool) { useReadAhead = v }(useReadAhead)
-					useReadAhead = ahead
-					b.SetBytes(info.Size())
-					b.ReportAllocs()
-					cpu := cpuTime()
-					for b.Loop() {
-						benchRead(b, path)
-					}
-					// CPU time, unlike wall time, means something on a shared machine.
-					b.ReportMetric(float64(info.Size())*float64(b.N)/(cpuTime()-cpu).Seconds()/1e6, "cpu-MB/s")
-				})
-			}
+			b.Run(strings.SplitN(sample, "/", 2)[0]+"/"+input, func(b *testing.B) {
+				b.SetBytes(info.Size())
+				b.ReportAllocs()
+				cpu := cpuTime()
+				for b.Loop() {
+					benchRead(b, path)
+				}
+				// CPU time, unlike wall time, means something on a shared machine.
+				b.ReportMetric(float64(info.Size())*float64(b.N)/(cpuTime()-cpu).Seconds()/1e6, "cpu-MB/s")
+			})
 		}
 	}
 }
