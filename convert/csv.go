@@ -223,6 +223,10 @@ func (s *scanner) fill() bool {
 	if s.eof {
 		return true
 	}
+	if s.later != nil {
+		s.readError(s.later)
+		return false
+	}
 	if s.pos > 0 {
 		n := copy(s.buf, s.buf[s.pos:s.end])
 		s.base += int64(s.pos)
@@ -236,10 +240,6 @@ func (s *scanner) fill() bool {
 		grown := make([]byte, size)
 		copy(grown, s.buf[:s.end])
 		s.buf = grown
-	}
-	if s.later != nil {
-		s.readError(s.later)
-		return false
 	}
 	n, err := readSome(s.src, s.buf[s.end:])
 	s.end += n
