@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import time
+import zlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -113,6 +114,36 @@ def test_quarantine_ragged_row_and_bad_tags(tmp_path, ingest, out_dir):
     assert_dataset(out_dir, expected_from_csv(src, skip_lines={4, 7}))
     _, recs = _reject_records(out_dir)
     assert sorted(int(_pick(x, "line")) for x in recs) == [4, 7], recs
+
+
+def test_quarantine_keeps_every_row_before_damaged_gzip(tmp_path, ingest, out_dir):
+    """A gzip cut off part way, with more rows before the cut than a batch holds and a bare quote
+    early on: every good row before the cut commits (the values checked against Python's decimal),
+    the bare-quote row is one reject and the rest of the input another. The cut follows a sync
+    flush, so zlib (checked here) and any other inflater have exactly the text before it."""
+    lines = _rows(0, 12_000)
+    lines[4] = line_of(good_cells(4), raw=("ResourceName",)).replace("name 4", 'name "4"')  # line 6
+    head = (",".join(BASE_HEADER) + "\n" + "".join(ln + "\n" for ln in lines[:10_000])).encode()
+    tail = "".join(ln + "\n" for ln in lines[10_000:]).encode()
+    co = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    data = co.compress(head) + co.flush(zlib.Z_SYNC_FLUSH)
+    cut = len(data)
+    data += co.compress(tail) + co.flush()
+    src = tmp_path / "cut.csv.gz"
+    src.write_bytes(data[:cut])
+    assert zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[:cut]) == head
+
+    r = ingest(src, out_dir, "--on-error", "quarantine")
+    assert_no_crash(r)
+    assert r.code == 3, str(r)
+    before = write_csv(tmp_path / "before-the-cut.csv", lines[:10_000])
+    exp = expected_from_csv(before, skip_lines={6})
+    assert len(exp.rows) == 9_999
+    assert_dataset(out_dir, exp)
+    s = r.summary()
+    assert s["rows"]["costs_raw"] == 9_999 and s["rejected"] == 2, s
+    _, recs = _reject_records(out_dir)
+    assert sorted(_pick(rec, "line") for rec in recs) == [6, 10_002], recs
 
 
 def test_quarantine_without_bad_rows_exits_0(tmp_path, ingest, out_dir):
