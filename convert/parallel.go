@@ -246,9 +246,7 @@ func (r *Reader) nextParallel() bool {
 				}
 				return r.Next()
 			}
-			if pc.data != nil {
-				p.recycle(pc)
-			}
+			p.recycle(pc)
 		}
 		pc, ok := <-p.order
 		if !ok {
@@ -338,8 +336,11 @@ func (p *parallel) handBack() bool {
 	}
 }
 
-// recycle returns pc's buffer for another piece.
+// recycle returns pc's buffer, if it still has one, for another piece.
 func (p *parallel) recycle(pc *piece) {
+	if pc.data == nil {
+		return
+	}
 	select {
 	case p.free <- pc.data[:cap(pc.data)]:
 	default:
