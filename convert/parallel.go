@@ -17,8 +17,7 @@ import (
 // buffers. Next hands out the pieces' batches, and their rejects (OnReject),
 // in input order, so the rows, rejects, errors and statistics are those of
 // reading the input in one goroutine; only where batches end may differ (a
-// piece's last batch may be short), and with it how many rows come out
-// before an error.
+// piece's last batch may be short).
 //
 // A record ends at a line end outside quotes. The splitter finds those
 // without parsing fields: a line end ends a record when the quotes since
