@@ -92,9 +92,10 @@ type parallel struct {
 }
 
 // startParallel hands the input after the header to a splitting goroutine.
-// in is the input, of which the scanner holds the buffered part; onEnd
-// (may be nil) runs when the splitter stops without handing the input back.
-func (r *Reader) startParallel(in io.Reader, onEnd func()) {
+// in is the input, of which the scanner holds the buffered part; the
+// splitter closes the decompressor when it stops without handing the input
+// back.
+func (r *Reader) startParallel(in io.Reader) {
 	workers := make(chan *Reader, runtime.GOMAXPROCS(0))
 	p := &parallel{order: make(chan *piece, piecesInOrder), free: make(chan []byte, cap(workers)),
 		quit: make(chan struct{}), back: make(chan struct{})}
@@ -106,8 +107,8 @@ func (r *Reader) startParallel(in io.Reader, onEnd func()) {
 	r.par, r.bytes = p, sp.base
 	go func() {
 		defer close(p.order)
-		if !sp.run(p, workers) && onEnd != nil {
-			onEnd()
+		if !sp.run(p, workers) && r.dc != nil {
+			r.dc.Close()
 		}
 	}()
 }

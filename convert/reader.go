@@ -100,10 +100,6 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	}
 	in, dc := decompress(r, opts.Limits)
 	rd := &Reader{opts: opts, dc: dc}
-	var end func()
-	if dc != nil {
-		end = dc.Close
-	}
 	rd.sc = newScanner(in, opts.Source, opts.Limits)
 	rd.refs.Store(1)
 	names, err := rd.readHeader()
@@ -113,7 +109,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	}
 	rd.build(names)
 	if useParallel {
-		rd.startParallel(in, end)
+		rd.startParallel(in)
 	}
 	return rd, nil
 }
