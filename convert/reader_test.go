@@ -357,14 +357,17 @@ func TestReaderRowsBeforeFatalError(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("truncated gzip: %v", err)
 	}
+	text := func(s string) func() io.Reader { return func() io.Reader { return strings.NewReader(s) } }
 	cases := []struct {
 		name string
-		in   string
+		open func() io.Reader
 		rows int
 	}{
-		{"quote open at the end", head + tail + "2024-09-01T00:00:00Z,1,,\"open\n", 3000},
-		{"truncated gzip", string(truncated), bytes.Count(prefix, []byte("\n")) - 1},
-		{"the last data with the error", head, 2000},
+		{"quote open at the end", text(head + tail + "2024-09-01T00:00:00Z,1,,\"open\n"), 3000},
+		{"truncated gzip", text(string(truncated)), bytes.Count(prefix, []byte("\n")) - 1},
+		{"the last data with the error", func() io.Reader {
+			return &dataWithError{data: []byte(head), err: errors.New("connection reset")}
+		}, 2000},
 	}
 	for _, c := range cases {
 		for _, par := range []bool{false, true} {
@@ -374,11 +377,7 @@ func TestReaderRowsBeforeFatalError(t *testing.T) {
 				if quarantine {
 					opts.OnReject = func(Reject) error { return nil }
 				}
-				var in io.Reader = strings.NewReader(c.in)
-				if c.name == "the last data with the error" {
-					in = &dataWithError{data: []byte(c.in), err: errors.New("connection reset")}
-				}
-				tb, st, err := readTable(t, in, opts)
+				tb, st, err := readTable(t, c.open(), opts)
 				if err == nil || len(tb.Rows) != c.rows || st.Rows != int64(c.rows) {
 					t.Errorf("%s (parallel %v, quarantine %v): %d rows (stats %d), want %d; error %v",
 						c.name, par, quarantine, len(tb.Rows), st.Rows, c.rows, err)
